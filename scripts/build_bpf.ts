@@ -65,7 +65,8 @@ async function build(): Promise<number> {
     }
     const outDir = join(outRoot, out);
     await Deno.mkdir(outDir, { recursive: true });
-    for (const e of entries.filter((e) => e.isFile && e.name.endsWith(".c")).sort()) {
+    const sources = entries.filter((e) => e.isFile && e.name.endsWith(".c"));
+    for (const e of sources.sort((a, b) => a.name.localeCompare(b.name))) {
       const src = join(root, dir, e.name);
       const obj = join(outDir, e.name.replace(/\.c$/, ".o"));
       const objTime = await mtime(obj);

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 gcc libc6-dev make procps)
+DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 iputils-ping gcc libc6-dev make procps)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,0 +1,110 @@
+// Typed errors for everything core/bpf does. Each says what was being done, wraps the errno and,
+// where it helps, how to fix it.
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  28: "ENOSPC",
+  34: "ERANGE",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+  524: "ENOTSUPP",
+};
+
+const ERRNO_TEXT: Record<number, string> = {
+  1: "operation not permitted",
+  2: "no such file or entry",
+  7: "argument list too long",
+  9: "bad file descriptor",
+  11: "resource temporarily unavailable",
+  12: "out of memory",
+  13: "permission denied",
+  16: "device or resource busy",
+  17: "already exists",
+  19: "no such device",
+  22: "invalid argument",
+  28: "no space left (map full?)",
+  38: "function not implemented",
+  95: "operation not supported",
+  524: "operation not supported",
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** Any failure of a BPF operation: `op` says what was being done, `errno` is positive. */
+export class BpfError extends Error {
+  override name = "BpfError";
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+    detail?: string,
+  ) {
+    const text = ERRNO_TEXT[errno] ?? "failed";
+    super(`${op}: ${text} (${errnoName(errno)})${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/** The kernel lacks a feature hypha needs: names the feature and what is missing. */
+export class NotSupportedError extends BpfError {
+  override name = "NotSupportedError";
+  constructor(readonly feature: string, readonly requirement: string, errno = 95) {
+    super(`${feature} is not supported by this kernel`, errno, requirement);
+  }
+}
+
+/** The verifier rejected a program; `log` is its full log. */
+export class VerifierError extends BpfError {
+  override name = "VerifierError";
+  constructor(readonly program: string, errno: number, readonly log: string) {
+    super(`loading program "${program}" was rejected by the verifier`, errno, lastLines(log, 8));
+  }
+}
+
+/** EPERM/EACCES: hypha needs root, or CAP_BPF + CAP_NET_ADMIN (+ CAP_PERFMON for some maps). */
+export class PermissionError extends BpfError {
+  override name = "PermissionError";
+  constructor(op: string, errno: number) {
+    super(op, errno, "run as root, or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
+  }
+}
+
+/** A pinned map exists but its layout differs from what the object declares. */
+export class PinnedMapMismatchError extends BpfError {
+  override name = "PinnedMapMismatchError";
+  constructor(readonly path: string, readonly differences: string[]) {
+    super(
+      `reusing pinned map "${path}"`,
+      22,
+      `its layout changed (${differences.join(", ")}); ` +
+        "run `hypha cleanup` to remove the old datapath, then start the agent again",
+    );
+  }
+}
+
+/** Builds the right error class for a negative return code `ret` from `op`. */
+export function bpfError(op: string, ret: number, detail?: string): BpfError {
+  const errno = Math.abs(ret);
+  if (errno === 1 || errno === 13) return new PermissionError(op, errno);
+  return new BpfError(op, errno, detail);
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.trimEnd().split("\n");
+  return lines.slice(-n).join("\n");
+}
