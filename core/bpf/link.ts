@@ -41,6 +41,12 @@ export type CgroupAttachType = keyof typeof CGROUP_ATTACH_TYPES;
 export const TC_HANDLE = 0x4859; // "HY"
 export const TC_PRIORITY = 1;
 
+let writes = 0;
+/** Process-wide count of attach, replace and detach operations (proves idle restarts). */
+export function linkWriteCount(): number {
+  return writes;
+}
+
 export interface LinkInfo {
   kind: LinkKind;
   progId: number;
@@ -135,6 +141,7 @@ export class BpfLink implements Disposable {
     }
     const ret = lib().bpf.bpf_link_update(this.#fd, prog.fd, null);
     if (ret < 0) throw bpfError(`replacing program of ${this.kind} link with "${prog.name}"`, ret);
+    writes++;
   }
 
   /** Detaches the program and removes the pin. */
@@ -145,6 +152,7 @@ export class BpfLink implements Disposable {
       const ret = lib().bpf.bpf_link_detach(this.#fd);
       if (ret < 0 && ret !== -2) throw bpfError(`detaching ${this.kind} link`, ret);
     }
+    writes++;
     if (this.#pinPath) {
       try {
         Deno.removeSync(this.#pinPath);
@@ -178,7 +186,10 @@ export function attachTc(
   if (mode !== "tc") {
     const type = direction === "ingress" ? ATTACH.tcxIngress : ATTACH.tcxEgress;
     const fd = lib().bpf.bpf_link_create(prog.fd, ifindex, type, null);
-    if (fd >= 0) return BpfLink.fromFd("tcx", fd);
+    if (fd >= 0) {
+      writes++;
+      return BpfLink.fromFd("tcx", fd);
+    }
     if (mode === "tcx" || (fd !== -22 && fd !== -95 && fd !== -524)) {
       if (fd === -22 || fd === -95) {
         throw new NotSupportedError("tcx attachment", "tcx needs Linux >= 6.6", -fd);
@@ -220,6 +231,7 @@ function attachClsact(prog: BpfProgram, ifindex: number, direction: TcDirection)
   }
   const ret = lib().bpf.bpf_tc_attach(hook, tcOpts(prog.fd, 1 /* BPF_TC_F_REPLACE */));
   if (ret < 0) throw bpfError(`attaching "${prog.name}" to ifindex ${ifindex} ${direction}`, ret);
+  writes++;
 }
 
 function detachClsact(ifindex: number, direction: TcDirection): void {
@@ -261,6 +273,7 @@ export function attachXdp(
       fd,
     );
   }
+  writes++;
   return BpfLink.fromFd("xdp", fd);
 }
 
@@ -278,6 +291,7 @@ export function attachCgroup(
   try {
     const fd = lib().bpf.bpf_link_create(prog.fd, cgfd, CGROUP_ATTACH_TYPES[type], null);
     if (fd < 0) throw bpfError(`attaching "${prog.name}" to cgroup "${cgroupPath}" (${type})`, fd);
+    writes++;
     return BpfLink.fromFd("cgroup", fd);
   } finally {
     closeFd(cgfd);

@@ -19,6 +19,7 @@ export {
   findTcFilter,
   ifIndex,
   type LinkInfo,
+  linkWriteCount,
   type TcDirection,
   type TcMode,
 } from "./link.ts";
@@ -40,3 +41,4 @@ export {
   VerifierError,
 } from "./errors.ts";
 export { withNetns } from "./netns.ts";
+export { type ProgramInfo, programInfoByFd, programInfoById } from "./program.ts";

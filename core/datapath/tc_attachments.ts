@@ -1,0 +1,207 @@
+// Reconciles which tc programs are attached to which interfaces. Attachments are pinned under
+// `<pinDir>/links` (tcx) or, for clsact filters (which cannot be pinned), recorded in
+// `<stateDir>/tc_filters.json` and found again by handle; so a restarted agent adopts them: a link
+// whose program has the same tag is left alone, one whose program changed is replaced atomically
+// (make-before-break), one on an interface that is no longer wanted is detached.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  attachTc,
+  BpfLink,
+  type BpfProgram,
+  findTcFilter,
+  ifIndex,
+  programInfoByFd,
+  programInfoById,
+  type TcDirection,
+  type TcMode,
+} from "../bpf/mod.ts";
+
+export interface TcAttachment {
+  ifname: string;
+  direction: TcDirection;
+  program: BpfProgram;
+}
+
+export interface AttachmentStatus {
+  ifname: string;
+  ifindex: number;
+  direction: TcDirection;
+  kind: "tcx" | "tc";
+  program: string;
+  programId: number;
+}
+
+export interface AttachResult {
+  attached: number;
+  replaced: number;
+  unchanged: number;
+  detached: number;
+  errors: Array<{ ifname: string; direction: TcDirection; message: string }>;
+}
+
+const PIN_PREFIX = "tc_";
+
+export class TcAttachments {
+  readonly #linksDir: string;
+  readonly #filtersFile: string;
+  readonly #mode: TcMode;
+
+  constructor(dirs: { pinDir: string; stateDir: string }, mode: TcMode) {
+    this.#linksDir = join(dirs.pinDir, "links");
+    this.#filtersFile = join(dirs.stateDir, "tc_filters.json");
+    this.#mode = mode;
+  }
+
+  /** clsact filters hypha installed: [ifname, direction] pairs. */
+  #filters(): Array<[string, TcDirection]> {
+    try {
+      return JSON.parse(Deno.readTextFileSync(this.#filtersFile));
+    } catch {
+      return [];
+    }
+  }
+
+  #saveFilters(filters: Array<[string, TcDirection]>): void {
+    Deno.mkdirSync(join(this.#filtersFile, ".."), { recursive: true });
+    Deno.writeTextFileSync(this.#filtersFile, JSON.stringify(filters));
+  }
+
+  #pinPath(ifname: string, direction: TcDirection): string {
+    return join(this.#linksDir, `${PIN_PREFIX}${ifname}_${direction}`);
+  }
+
+  /** Makes the attached set equal to `desired`. Interfaces that fail do not stop the others. */
+  reconcile(desired: TcAttachment[]): AttachResult {
+    Deno.mkdirSync(this.#linksDir, { recursive: true });
+    const result: AttachResult = {
+      attached: 0,
+      replaced: 0,
+      unchanged: 0,
+      detached: 0,
+      errors: [],
+    };
+    const wanted = new Set<string>();
+    const filters: Array<[string, TcDirection]> = [];
+    for (const want of desired) {
+      const pin = this.#pinPath(want.ifname, want.direction);
+      wanted.add(pin);
+      try {
+        const [outcome, kind] = this.#ensure(want, pin);
+        result[outcome]++;
+        if (kind === "tc") filters.push([want.ifname, want.direction]);
+      } catch (err) {
+        result.errors.push({
+          ifname: want.ifname,
+          direction: want.direction,
+          message: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    for (const stale of this.#pinnedPaths()) {
+      if (wanted.has(stale)) continue;
+      BpfLink.openPinned(stale).detach();
+      result.detached++;
+    }
+    const keep = new Set(filters.map((f) => f.join(":")));
+    for (const [ifname, direction] of this.#filters()) {
+      if (keep.has(`${ifname}:${direction}`)) continue;
+      result.detached += detachFilter(ifname, direction);
+    }
+    this.#saveFilters(filters);
+    return result;
+  }
+
+  #ensure(
+    want: TcAttachment,
+    pin: string,
+  ): ["attached" | "replaced" | "unchanged", "tcx" | "tc"] {
+    const ifindex = ifIndex(want.ifname);
+    const tag = programInfoByFd(want.program.fd).tag;
+    const existing = this.#existing(pin, ifindex, want.direction);
+    if (existing) {
+      using link = existing;
+      const kind = link.kind === "tc" ? "tc" : "tcx";
+      if (programInfoById(link.info().progId).tag === tag) return ["unchanged", kind];
+      link.update(want.program);
+      return ["replaced", kind];
+    }
+    using link = attachTc(want.program, ifindex, want.direction, { mode: this.#mode });
+    link.pin(pin);
+    return ["attached", link.kind === "tc" ? "tc" : "tcx"];
+  }
+
+  /** The live attachment for (ifindex, direction), dropping pins whose interface went away. */
+  #existing(pin: string, ifindex: number, direction: TcDirection): BpfLink | undefined {
+    if (existsSync(pin)) {
+      const link = BpfLink.openPinned(pin);
+      const info = link.info();
+      if (info.ifindex === ifindex && info.direction === direction) return link;
+      link.detach(); // interface was recreated: the old link is defunct
+    }
+    return findTcFilter(ifindex, direction);
+  }
+
+  *#pinnedPaths(): Generator<string> {
+    if (!existsSync(this.#linksDir)) return;
+    for (const e of Deno.readDirSync(this.#linksDir)) {
+      if (e.name.startsWith(PIN_PREFIX)) yield join(this.#linksDir, e.name);
+    }
+  }
+
+  /** What is attached now, for status and the API. */
+  list(): AttachmentStatus[] {
+    const out: AttachmentStatus[] = [];
+    for (const path of this.#pinnedPaths()) {
+      using link = BpfLink.openPinned(path);
+      const info = link.info();
+      const ifname = path.slice(path.lastIndexOf("/") + 1 + PIN_PREFIX.length).replace(
+        /_(ingress|egress)$/,
+        "",
+      );
+      out.push({
+        ifname,
+        ifindex: info.ifindex ?? 0,
+        direction: info.direction ?? "ingress",
+        kind: "tcx",
+        program: programInfoById(info.progId).name,
+        programId: info.progId,
+      });
+    }
+    for (const [ifname, direction] of this.#filters()) {
+      try {
+        const ifindex = ifIndex(ifname);
+        const progId = findTcFilter(ifindex, direction)?.info().progId;
+        if (!progId) continue;
+        const program = programInfoById(progId).name;
+        out.push({ ifname, ifindex, direction, kind: "tc", program, programId: progId });
+      } catch {
+        // interface gone
+      }
+    }
+    return out;
+  }
+
+  /** Detaches everything this manager owns (used by `hypha cleanup`). */
+  detachAll(): number {
+    let n = 0;
+    for (const path of this.#pinnedPaths()) {
+      BpfLink.openPinned(path).detach();
+      n++;
+    }
+    for (const [ifname, direction] of this.#filters()) n += detachFilter(ifname, direction);
+    this.#saveFilters([]);
+    return n;
+  }
+}
+
+function detachFilter(ifname: string, direction: TcDirection): number {
+  try {
+    const filter = findTcFilter(ifIndex(ifname), direction);
+    if (!filter) return 0;
+    filter.detach();
+    return 1;
+  } catch {
+    return 0; // interface gone: nothing attached
+  }
+}
