@@ -168,12 +168,17 @@ export class BpfMap<K, V> implements Disposable {
     return true;
   }
 
-  /** Raw key iteration (hash maps restart from the first key if the current one is deleted). */
+  /**
+   * Raw key iteration over two alternating buffers: a yielded buffer is valid until the next
+   * step. Hash maps restart from the first key if the current one is deleted meanwhile.
+   */
   *#rawKeys(): Generator<Uint8Array<ArrayBuffer>> {
+    const bufs = [new Uint8Array(this.info.keySize), new Uint8Array(this.info.keySize)] as const;
+    const getNext = lib().bpf.bpf_map_get_next_key;
     let prev: Uint8Array<ArrayBuffer> | null = null;
-    for (;;) {
-      const next = new Uint8Array(this.info.keySize);
-      const ret = lib().bpf.bpf_map_get_next_key(this.fd, prev, next);
+    for (let i = 0;; i ^= 1) {
+      const next: Uint8Array<ArrayBuffer> = bufs[i as 0 | 1];
+      const ret = getNext(this.fd, prev, next);
       if (ret === -2) return;
       if (ret < 0) throw bpfError(`iterating map "${this.info.name}"`, ret);
       yield next;
@@ -186,8 +191,9 @@ export class BpfMap<K, V> implements Disposable {
   }
 
   *entries(): IterableIterator<[K, V]> {
+    const lookup = lib().bpf.bpf_map_lookup_elem;
     for (const raw of this.#rawKeys()) {
-      const ret = lib().bpf.bpf_map_lookup_elem(this.fd, raw, this.#valueBuf);
+      const ret = lookup(this.fd, raw, this.#valueBuf);
       if (ret === -2) continue; // deleted meanwhile
       if (ret < 0) throw bpfError(`looking up in map "${this.info.name}"`, ret);
       yield [decode(this.#key, raw), this.#value.decode(this.#valueView, 0)];
@@ -247,25 +253,23 @@ export class BpfMap<K, V> implements Disposable {
   updateBatch(entries: Array<[K, V]>, flag: UpdateFlag = "any"): void {
     const keySize = this.#key.size;
     const valueSize = this.#value.size;
+    const chunk = Math.min(BATCH_CHUNK, entries.length);
+    const keys = new Uint8Array(keySize * chunk);
+    const values = new Uint8Array(valueSize * chunk);
+    const kv = new DataView(keys.buffer);
+    const vv = new DataView(values.buffer);
+    const count = new Uint32Array(1);
+    const countBytes = new Uint8Array(count.buffer);
     const opts = batchOpts(UPDATE_FLAGS[flag]);
-    for (let start = 0; start < entries.length; start += BATCH_CHUNK) {
-      const slice = entries.slice(start, start + BATCH_CHUNK);
-      const keys = new Uint8Array(keySize * slice.length);
-      const values = new Uint8Array(valueSize * slice.length);
-      const kv = new DataView(keys.buffer);
-      const vv = new DataView(values.buffer);
-      slice.forEach(([k, v], i) => {
+    for (let start = 0; start < entries.length; start += chunk) {
+      const n = Math.min(chunk, entries.length - start);
+      for (let i = 0; i < n; i++) {
+        const [k, v] = entries[start + i]!;
         this.#key.encode(k, kv, i * keySize);
         this.#value.encode(v, vv, i * valueSize);
-      });
-      const count = new Uint32Array([slice.length]);
-      const ret = lib().bpf.bpf_map_update_batch(
-        this.fd,
-        keys,
-        values,
-        new Uint8Array(count.buffer),
-        opts,
-      );
+      }
+      count[0] = n;
+      const ret = lib().bpf.bpf_map_update_batch(this.fd, keys, values, countBytes, opts);
       writes += count[0] ?? 0;
       if (ret < 0) {
         throw bpfError(
