@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { closeFd, cstr, lib, readCString, takeLibbpfMessages } from "./_libbpf.ts";
-import type { Codec } from "./codec.ts";
+import { bytes, type Codec } from "./codec.ts";
 import {
   BpfError,
   bpfError,
@@ -11,7 +11,7 @@ import {
   PinnedMapMismatchError,
   VerifierError,
 } from "./errors.ts";
-import { BpfMap, mapInfoByFd, mapTypeName } from "./map.ts";
+import { BpfMap, mapInfoByFd, mapTypeName, userValueSize } from "./map.ts";
 
 const VERIFIER_LOG_SIZE = 1 << 20;
 
@@ -190,6 +190,18 @@ export class BpfObject implements Disposable {
       return new BpfMap(fd, key, value);
     }
     throw new BpfError(`finding map "${name}" in "${this.name}"`, 2, `it has: ${this.mapNames()}`);
+  }
+
+  /** An untyped handle (raw key/value bytes), e.g. to clear or dump any map. */
+  rawMap(name: string): BpfMap<Uint8Array, Uint8Array> {
+    const spec = this.maps().find((m) => m.name === name);
+    if (!spec) throw new BpfError(`finding map "${name}" in "${this.name}"`, 2);
+    const typeId = [...this.#mapPtrs()].find(([, n]) => n === name)![0];
+    const valueSize = userValueSize({
+      typeId: lib().bpf.bpf_map__type(typeId),
+      valueSize: spec.valueSize,
+    });
+    return this.map(name, bytes(spec.keySize), bytes(valueSize));
   }
 
   close(): void {
