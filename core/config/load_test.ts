@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { describeConfig, loadConfig, resolveConfig } from "./load.ts";
+
+async function tempFiles(files: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "hypha-config-" });
+  for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(join(dir, name), text);
+  return dir;
+}
+
+const denoJson = JSON.stringify({
+  tasks: {},
+  hypha: { node: { cluster: "lab" }, datapath: { counters: true }, plugins: {} },
+});
+
+Deno.test("loadConfig() layers deno.json < node file < flags and records provenance", async () => {
+  const dir = await tempFiles({
+    "deno.json": denoJson,
+    "node.yaml": "node:\n  name: n1\ndatapath:\n  devices: [eth0]\n  counters: false\n",
+  });
+  try {
+    const loaded = await loadConfig({
+      denoJson: join(dir, "deno.json"),
+      nodeFile: join(dir, "node.yaml"),
+      flags: ["datapath.counters=true", "log.level=debug"],
+    });
+    assert.equal(loaded.config.node.name, "n1");
+    assert.equal(loaded.config.node.cluster, "lab");
+    assert.deepEqual(loaded.config.datapath.devices, ["eth0"]);
+    assert.equal(loaded.config.datapath.counters, true);
+    assert.equal(loaded.config.paths.bpffs, "/sys/fs/bpf");
+    const rows = new Map(describeConfig(loaded).map((r) => [r.path, r]));
+    assert.equal(rows.get("node.cluster")?.source, "deno.json");
+    assert.equal(rows.get("node.name")?.source, `node file ${join(dir, "node.yaml")}`);
+    assert.equal(rows.get("datapath.counters")?.source, "flag");
+    assert.equal(rows.get("log.level")?.value, "debug");
+    assert.equal(rows.get("paths.state")?.source, "default");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("resolveConfig() reports every invalid field with its path and value", () => {
+  const layers = [{
+    source: "flag" as const,
+    values: {
+      api: { tcp: { enabled: true, listen: "abc" } },
+      datapath: { attachMode: "fast", devices: ["this-name-is-far-too-long"] },
+      node: { name: "Bad_Name", typo: 1 },
+      paths: { bpffs: "relative" },
+    },
+  }];
+  assert.throws(() => resolveConfig(layers), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    const byPath = new Map(e.issues.map((i) => [i.path, i.message]));
+    assert.match(byPath.get("api.tcp.listen")!, /"abc" must be host:port/);
+    assert.match(byPath.get("datapath.attachMode")!, /"fast" is not one of "auto", "tcx", "tc"/);
+    assert.match(byPath.get("datapath.devices.0")!, /interface name/);
+    assert.match(byPath.get("node.name")!, /DNS label/);
+    assert.equal(byPath.get("node.typo"), "unknown field");
+    assert.match(byPath.get("paths.bpffs")!, /absolute path/);
+    assert.match(e.message, /^Invalid config: /);
+    return true;
+  });
+});
+
+Deno.test("resolveConfig() requires a token file for the TCP listener", () => {
+  assert.throws(
+    () => resolveConfig([{ source: "flag", values: { api: { tcp: { enabled: true } } } }]),
+    /api\.tcp\.tokenFile: is required when api\.tcp\.enabled is true/,
+  );
+});
+
+Deno.test("resolveConfig() validates plugin sections with the plugin's schema", async (t) => {
+  const schemas = { lb: z.strictObject({ tableSize: z.number().int().default(16381) }) };
+  await t.step("defaults are applied", () => {
+    const c = resolveConfig(
+      [{ source: "flag", values: { plugins: { lb: { enabled: true } } } }],
+      schemas,
+    );
+    assert.deepEqual(c.config.plugins.lb, { enabled: true, tableSize: 16381 });
+  });
+  await t.step("bad plugin fields are named", () => {
+    assert.throws(
+      () =>
+        resolveConfig(
+          [{ source: "flag", values: { plugins: { lb: { tableSize: "x" } } } }],
+          schemas,
+        ),
+      /plugins\.lb\.tableSize: expected number, got "x"/,
+    );
+  });
+  await t.step("unknown plugins are rejected", () => {
+    assert.throws(
+      () =>
+        resolveConfig(
+          [{ source: "flag", values: { plugins: { nope: { enabled: true } } } }],
+          schemas,
+        ),
+      /plugins\.nope: unknown plugin \(known: lb\)/,
+    );
+  });
+});
+
+Deno.test("loadConfig() names unreadable and malformed files", async () => {
+  const dir = await tempFiles({ "deno.json": denoJson, "bad.yaml": "node: [unclosed" });
+  try {
+    await assert.rejects(
+      loadConfig({ denoJson: join(dir, "deno.json"), nodeFile: join(dir, "missing.yaml") }),
+      /cannot read node config file ".*missing\.yaml": no such file/,
+    );
+    await assert.rejects(
+      loadConfig({ denoJson: join(dir, "deno.json"), nodeFile: join(dir, "bad.yaml") }),
+      /bad\.yaml is not valid YAML/,
+    );
+    await assert.rejects(
+      loadConfig({ denoJson: join(dir, "deno.json"), flags: ["nonsense"] }),
+      /--set nonsense/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the repository's own deno.json hypha section is valid", async () => {
+  const loaded = await loadConfig();
+  assert.equal(loaded.config.datapath.attachMode, "auto");
+});
