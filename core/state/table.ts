@@ -1,0 +1,66 @@
+// A typed in-memory state table (nodes, endpoints, services, policies, ...). Sources write to it;
+// reconcilers and plugins read it and subscribe to changes. One writer per table.
+
+export type Change<T> = { kind: "upsert"; key: string; value: T; previous?: T } | {
+  kind: "delete";
+  key: string;
+  previous: T;
+};
+
+export interface ReadonlyTable<T> {
+  readonly name: string;
+  get(key: string): T | undefined;
+  list(): T[];
+  readonly size: number;
+  /** Called after every change; returns an unsubscribe function. */
+  subscribe(fn: (change: Change<T>) => void): () => void;
+}
+
+export class Table<T> implements ReadonlyTable<T> {
+  readonly #rows = new Map<string, T>();
+  readonly #subscribers = new Set<(change: Change<T>) => void>();
+  revision = 0;
+
+  constructor(readonly name: string) {}
+
+  get(key: string): T | undefined {
+    return this.#rows.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#rows.values()];
+  }
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  upsert(key: string, value: T): void {
+    const previous = this.#rows.get(key);
+    this.#rows.set(key, value);
+    this.revision++;
+    this.#notify(
+      previous === undefined
+        ? { kind: "upsert", key, value }
+        : { kind: "upsert", key, value, previous },
+    );
+  }
+
+  delete(key: string): boolean {
+    const previous = this.#rows.get(key);
+    if (previous === undefined) return false;
+    this.#rows.delete(key);
+    this.revision++;
+    this.#notify({ kind: "delete", key, previous });
+    return true;
+  }
+
+  subscribe(fn: (change: Change<T>) => void): () => void {
+    this.#subscribers.add(fn);
+    return () => this.#subscribers.delete(fn);
+  }
+
+  #notify(change: Change<T>): void {
+    for (const fn of this.#subscribers) fn(change);
+  }
+}
