@@ -1,0 +1,94 @@
+// A fake AdminBackend for API and CLI tests (pure API logic; the real one is the agent).
+import { Hono } from "hono";
+import type { AdminBackend } from "./backend.ts";
+import { NotFoundError } from "./errors.ts";
+import type { PluginStatus } from "../plugin/host.ts";
+
+export function fakeBackend(
+  overrides: Partial<AdminBackend> = {},
+): AdminBackend & { enabled: Set<string> } {
+  const enabled = new Set<string>();
+  const plugin = (id: string): PluginStatus => ({
+    id,
+    description: `fake ${id}`,
+    needs: [],
+    enabled: enabled.has(id),
+    state: enabled.has(id) ? "running" : "stopped",
+    health: enabled.has(id) ? "ok" : "down",
+    since: "2026-01-01T00:00:00.000Z",
+  });
+  const base: AdminBackend = {
+    node: () => ({
+      name: "n1",
+      cluster: "c1",
+      version: "0.1.0",
+      pid: 1,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      ready: true,
+    }),
+    features: () => ({
+      kernel: "6.18",
+      features: [{ name: "tcx links", available: true, detail: "supported" }],
+    }),
+    datapath: () => ({
+      attachMode: "auto",
+      devices: ["eth0"],
+      attachments: [],
+      mapWrites: 0,
+      linkWrites: 0,
+      lastReconcile: null,
+    }),
+    plugins: () => [plugin("demo")],
+    enablePlugin: (id) => {
+      if (id !== "demo") {
+        return Promise.reject(
+          Object.assign(new Error(`Unknown plugin "${id}"`), {
+            name: "PluginError",
+            code: "unknown",
+          }),
+        );
+      }
+      enabled.add(id);
+      return Promise.resolve();
+    },
+    disablePlugin: (id) => {
+      enabled.delete(id);
+      return Promise.resolve();
+    },
+    config: () => [{ path: "node.name", value: "n1", source: "flag" }],
+    maps: () => [{
+      name: "hypha_devices",
+      owner: "core",
+      type: "hash",
+      keySize: 4,
+      valueSize: 16,
+      maxEntries: 256,
+      entries: 1,
+      fillRatio: 1 / 256,
+      pinned: "/sys/fs/bpf/hypha/n1/maps/hypha_devices",
+    }],
+    dumpMap: (name, limit) => {
+      if (name !== "hypha_devices") throw new NotFoundError(`No map "${name}"`);
+      return [{ key: 2, value: { flags: 1 } }].slice(0, limit);
+    },
+    counters: () => [{
+      ifname: "eth0",
+      ifindex: 2,
+      direction: "ingress",
+      packets: 3,
+      bytes: 300,
+      drops: 0,
+      dropsByReason: {},
+    }],
+    metrics: () => "# HELP hypha_up 1\n# TYPE hypha_up gauge\nhypha_up 1\n",
+    pluginRoutes: () =>
+      enabled.has("demo")
+        ? [{
+          plugin: "demo",
+          path: "/",
+          app: new Hono().get("/hello", (c) => c.json({ hello: "demo" })),
+        }]
+        : [],
+  };
+  return Object.assign({ ...base, ...overrides }, { enabled });
+}

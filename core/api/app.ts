@@ -1,0 +1,67 @@
+// The admin API: a Hono app built from an AdminBackend. Route groups live in routes/; domain
+// errors become JSON in one onError.
+import { Hono } from "hono";
+import type { AdminBackend } from "./backend.ts";
+import { ApiError, errorBody } from "./errors.ts";
+import { openapi } from "./openapi.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { pluginRoutes } from "./routes/plugins.ts";
+import { statusRoutes } from "./routes/status.ts";
+
+export interface ApiOptions {
+  /** Required on every route but /healthz when set (the TCP listener). */
+  token?: string;
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+const PLUGIN_ERROR_STATUS = { unknown: 404, conflict: 409, failed: 500 } as const;
+
+export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono {
+  const app = new Hono();
+  const token = opts.token;
+  if (token) {
+    app.use("*", async (c, next) => {
+      if (c.req.path === "/healthz") return next();
+      const header = c.req.header("authorization") ?? "";
+      const given = header.startsWith("Bearer ") ? header.slice(7) : "";
+      if (!given || !timingSafeEqual(given, token)) {
+        return c.json(errorBody("unauthorized", "Missing or wrong bearer token"), 401);
+      }
+      return next();
+    });
+  }
+  app.route("/", healthRoutes(backend));
+  app.route("/", statusRoutes(backend));
+  app.route("/", pluginRoutes(backend));
+  app.get("/openapi.json", (c) => c.json(openapi));
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404)
+  );
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return c.json(errorBody(err.code, err.message, err.field), err.status);
+    }
+    if (err.name === "PluginError") {
+      const code = (err as Error & { code: keyof typeof PLUGIN_ERROR_STATUS }).code;
+      const status = PLUGIN_ERROR_STATUS[code] ?? 500;
+      return c.json(
+        errorBody(
+          status === 404 ? "not_found" : status === 409 ? "conflict" : "internal",
+          err.message,
+        ),
+        status,
+      );
+    }
+    if (err.name === "ConfigError") return c.json(errorBody("invalid", err.message), 400);
+    console.error(`api: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    return c.json(errorBody("internal", err.message), 500);
+  });
+  return app;
+}

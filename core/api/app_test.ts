@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { createApiApp } from "./app.ts";
+import { openapi } from "./openapi.ts";
+import { fakeBackend } from "./_fake_backend.ts";
+
+Deno.test("GET routes return the backend's state as JSON", async (t) => {
+  const app = createApiApp(fakeBackend());
+  await t.step("healthz and readyz", async () => {
+    assert.equal((await app.request("/healthz")).status, 200);
+    assert.deepEqual(await (await app.request("/readyz")).json(), { ready: true });
+  });
+  await t.step("status bundles node, kernel, datapath and plugins", async () => {
+    const body = await (await app.request("/v1/status")).json();
+    assert.equal(body.node.name, "n1");
+    assert.equal(body.kernel.features[0].name, "tcx links");
+    assert.deepEqual(body.datapath.devices, ["eth0"]);
+    assert.equal(body.plugins[0].id, "demo");
+  });
+  await t.step("maps, dump with limit, counters, config", async () => {
+    assert.equal((await (await app.request("/v1/bpf/maps")).json()).maps[0].name, "hypha_devices");
+    const dump = await (await app.request("/v1/bpf/maps/hypha_devices?limit=1")).json();
+    assert.deepEqual(dump.entries, [{ key: 2, value: { flags: 1 } }]);
+    assert.equal((await (await app.request("/v1/counters")).json()).counters[0].packets, 3);
+    assert.equal((await (await app.request("/v1/config")).json()).config[0].source, "flag");
+  });
+  await t.step("metrics are Prometheus text", async () => {
+    const res = await app.request("/metrics");
+    assert.match(res.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+    assert.match(await res.text(), /^hypha_up 1$/m);
+  });
+});
+
+Deno.test("readyz is 503 while the node is starting", async () => {
+  const backend = fakeBackend();
+  const app = createApiApp({ ...backend, node: () => ({ ...backend.node(), ready: false }) });
+  assert.equal((await app.request("/readyz")).status, 503);
+});
+
+Deno.test("errors are JSON with a code, a message and the field", async (t) => {
+  const app = createApiApp(fakeBackend());
+  await t.step("unknown route", async () => {
+    const res = await app.request("/v1/nope");
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), {
+      error: { code: "not_found", message: "No route GET /v1/nope" },
+    });
+  });
+  await t.step("unknown map", async () => {
+    const res = await app.request("/v1/bpf/maps/zzz");
+    assert.equal(res.status, 404);
+    assert.match((await res.json()).error.message, /No map "zzz"/);
+  });
+  await t.step("bad limit names the field", async () => {
+    const res = await app.request("/v1/bpf/maps/hypha_devices?limit=-3");
+    assert.equal(res.status, 400);
+    assert.deepEqual((await res.json()).error.field, "limit");
+  });
+  await t.step("unknown plugin is 404", async () => {
+    const res = await app.request("/v1/plugins/zzz/enable", { method: "POST" });
+    assert.equal(res.status, 404);
+    assert.match((await res.json()).error.message, /Unknown plugin "zzz"/);
+  });
+  await t.step("a body on enable is rejected and changes nothing", async () => {
+    const backend = fakeBackend();
+    const res = await createApiApp(backend).request("/v1/plugins/demo/enable", {
+      method: "POST",
+      body: '{"x":1}',
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.field, "body");
+    assert.equal(backend.enabled.size, 0);
+  });
+});
+
+Deno.test("enabling a plugin at runtime mounts its routes, disabling removes them", async () => {
+  const app = createApiApp(fakeBackend());
+  assert.equal((await app.request("/v1/plugins/demo/hello")).status, 404);
+  const res = await app.request("/v1/plugins/demo/enable", { method: "POST", body: "{}" });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).plugin.state, "running");
+  assert.deepEqual(await (await app.request("/v1/plugins/demo/hello")).json(), { hello: "demo" });
+  await app.request("/v1/plugins/demo/disable", { method: "POST" });
+  assert.equal((await app.request("/v1/plugins/demo/hello")).status, 404);
+});
+
+Deno.test("a token protects every route but /healthz", async () => {
+  const app = createApiApp(fakeBackend(), { token: "s3cret" });
+  assert.equal((await app.request("/healthz")).status, 200);
+  assert.equal((await app.request("/v1/status")).status, 401);
+  assert.equal(
+    (await app.request("/v1/status", { headers: { authorization: "Bearer wrong" } })).status,
+    401,
+  );
+  assert.equal(
+    (await app.request("/v1/status", { headers: { authorization: "Bearer s3cret" } })).status,
+    200,
+  );
+});
+
+Deno.test("the OpenAPI document lists exactly the routes the app serves", () => {
+  const app = createApiApp(fakeBackend());
+  const served = new Set(
+    app.routes.filter((r) => r.method !== "ALL" || r.path.includes("/*"))
+      .map((r) => r.path.replace(/:(\w+)/g, "{$1}").replace("/*", "/{path}")),
+  );
+  assert.deepEqual([...served].sort(), Object.keys(openapi.paths).sort());
+});

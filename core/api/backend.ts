@@ -1,0 +1,77 @@
+// What the admin API needs from the agent. The agent implements it; API tests pass a fake.
+import type { Hono } from "hono";
+import type { KernelFeatures } from "../bpf/probe.ts";
+import type { PluginStatus } from "../plugin/host.ts";
+
+export interface NodeStatus {
+  name: string;
+  cluster: string;
+  version: string;
+  pid: number;
+  startedAt: string;
+  ready: boolean;
+}
+
+export interface AttachmentRow {
+  ifname: string;
+  ifindex: number;
+  direction: "ingress" | "egress";
+  kind: "tcx" | "tc";
+  program: string;
+  programId: number;
+}
+
+export interface DatapathStatus {
+  attachMode: string;
+  devices: string[];
+  attachments: AttachmentRow[];
+  /** Writes to BPF maps and links since the agent started. */
+  mapWrites: number;
+  linkWrites: number;
+  lastReconcile: { at: string; ok: boolean; errors: string[] } | null;
+}
+
+export interface MapRow {
+  name: string;
+  owner: string;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  entries: number;
+  fillRatio: number;
+  pinned: string | null;
+}
+
+export interface CounterRow {
+  ifname: string;
+  ifindex: number;
+  direction: "ingress" | "egress";
+  packets: number;
+  bytes: number;
+  drops: number;
+  dropsByReason: Record<string, number>;
+}
+
+export interface ConfigRow {
+  path: string;
+  value: unknown;
+  source: string;
+}
+
+export interface AdminBackend {
+  node(): NodeStatus;
+  features(): KernelFeatures;
+  datapath(): DatapathStatus;
+  plugins(): PluginStatus[];
+  enablePlugin(id: string): Promise<void>;
+  disablePlugin(id: string): Promise<void>;
+  config(): ConfigRow[];
+  maps(): MapRow[];
+  /** Throws NotFoundError for an unknown map. Keys and values are JSON-safe. */
+  dumpMap(name: string, limit: number): Array<{ key: unknown; value: unknown }>;
+  counters(): CounterRow[];
+  /** Prometheus text exposition format. */
+  metrics(): string;
+  pluginRoutes(): Array<{ plugin: string; path: string; app: Hono }>;
+}

@@ -1,0 +1,167 @@
+// The OpenAPI 3.1 document of the admin API (served at /openapi.json). A test checks that it
+// lists exactly the routes the app serves.
+
+const json = (schema: Record<string, unknown>, description = "OK") => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const error = { $ref: "#/components/responses/Error" };
+const obj = (properties: Record<string, unknown>) => ({ type: "object", properties });
+
+export const openapi = {
+  openapi: "3.1.0",
+  info: {
+    title: "hypha admin API",
+    version: "1",
+    description:
+      "Node agent administration. Served on a unix socket (mode 0600); the optional TCP " +
+      "listener requires `Authorization: Bearer <token>` on every route except /healthz.",
+  },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    responses: {
+      Error: json(
+        obj({
+          error: obj({
+            code: { type: "string" },
+            message: { type: "string" },
+            field: { type: "string" },
+          }),
+        }),
+        "Error",
+      ),
+    },
+  },
+  security: [{}, { bearer: [] }],
+  paths: {
+    "/healthz": {
+      get: {
+        summary: "Liveness",
+        security: [],
+        responses: { 200: json(obj({ status: { type: "string" } })) },
+      },
+    },
+    "/readyz": {
+      get: {
+        summary: "Readiness: 200 once the node finished starting, 503 before",
+        responses: {
+          200: json(obj({ ready: { type: "boolean" } })),
+          503: json(obj({ ready: { type: "boolean" } }), "Not ready"),
+        },
+      },
+    },
+    "/v1/status": {
+      get: {
+        summary: "Node, kernel features, datapath attachments and plugins",
+        responses: {
+          200: json(
+            obj({
+              node: { type: "object" },
+              kernel: { type: "object" },
+              datapath: { type: "object" },
+              plugins: { type: "array" },
+            }),
+          ),
+        },
+      },
+    },
+    "/v1/config": {
+      get: {
+        summary: "Effective configuration, each field with the layer it came from",
+        responses: {
+          200: json(
+            obj({
+              config: {
+                type: "array",
+                items: obj({ path: { type: "string" }, value: {}, source: { type: "string" } }),
+              },
+            }),
+          ),
+        },
+      },
+    },
+    "/v1/counters": {
+      get: {
+        summary: "Per-interface packets, bytes and drops (by reason)",
+        responses: { 200: json(obj({ counters: { type: "array" } })) },
+      },
+    },
+    "/v1/bpf/maps": {
+      get: {
+        summary: "BPF maps with entries and fill ratio",
+        responses: { 200: json(obj({ maps: { type: "array" } })) },
+      },
+    },
+    "/v1/bpf/maps/{name}": {
+      get: {
+        summary: "Dump a BPF map",
+        parameters: [
+          { name: "name", in: "path", required: true, schema: { type: "string" } },
+          {
+            name: "limit",
+            in: "query",
+            schema: { type: "integer", minimum: 1, maximum: 1000000, default: 1000 },
+          },
+        ],
+        responses: {
+          200: json(obj({ map: { type: "string" }, entries: { type: "array" } })),
+          400: error,
+          404: error,
+        },
+      },
+    },
+    "/v1/plugins": {
+      get: {
+        summary: "Plugins with state and health",
+        responses: { 200: json(obj({ plugins: { type: "array" } })) },
+      },
+    },
+    "/v1/plugins/{id}/enable": {
+      post: {
+        summary: "Start a plugin at runtime",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          200: json(obj({ plugin: { type: "object" } })),
+          400: error,
+          404: error,
+          409: error,
+          500: error,
+        },
+      },
+    },
+    "/v1/plugins/{id}/disable": {
+      post: {
+        summary: "Stop a plugin at runtime",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          200: json(obj({ plugin: { type: "object" } })),
+          400: error,
+          404: error,
+          409: error,
+        },
+      },
+    },
+    "/v1/plugins/{id}/{path}": {
+      description: "Routes a running plugin mounts (see each plugin's documentation).",
+      get: {
+        summary: "A plugin's own routes",
+        parameters: [
+          { name: "id", in: "path", required: true, schema: { type: "string" } },
+          { name: "path", in: "path", required: true, schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "Plugin-defined" }, 404: error },
+      },
+    },
+    "/metrics": {
+      get: {
+        summary: "Prometheus metrics (text exposition format 0.0.4)",
+        responses: {
+          200: { description: "OK", content: { "text/plain": { schema: { type: "string" } } } },
+        },
+      },
+    },
+    "/openapi.json": {
+      get: { summary: "This document", responses: { 200: json({ type: "object" }) } },
+    },
+  },
+} as const;
