@@ -1,0 +1,245 @@
+// The host datapath: bpf_host.o on the node's devices. Loads the object with its maps pinned under
+// the node's pin dir (a restarted agent reuses them), writes the device table from desired state,
+// attaches ingress/egress programs (adopting existing attachments) and reads the counters.
+import { join } from "node:path";
+import { bpfObjectBytes } from "../assets.ts";
+import {
+  BpfMap,
+  BpfObject,
+  codec,
+  possibleCpus,
+  type TcDirection,
+  type TcMode,
+} from "../bpf/mod.ts";
+import { dropReasonName } from "../bpf/generated/drop_reasons.ts";
+import {
+  type DeviceInfo,
+  type IfcounterKey,
+  type IfcounterValue,
+  type IfdropKey,
+  MAPS,
+} from "../bpf/generated/host.ts";
+import { jsonSafe } from "../json_safe.ts";
+import type { OwnedMap } from "../plugin/plugin.ts";
+import { reconcileMap, type ReconcileResult } from "../reconcile/map_reconciler.ts";
+import type { Device } from "../agent/devices.ts";
+import { type AttachmentStatus, type AttachResult, TcAttachments } from "./tc_attachments.ts";
+
+const DIRECTIONS: TcDirection[] = ["ingress", "egress"];
+const PROGRAMS: Record<TcDirection, string> = {
+  ingress: "hypha_host_ingress",
+  egress: "hypha_host_egress",
+};
+const DEVICE_F_COUNT = 0x1;
+
+export interface HostDirs {
+  pinDir: string;
+  mapsDir: string;
+  stateDir: string;
+}
+
+export interface HostReconcile {
+  devices: ReconcileResult;
+  counters: ReconcileResult;
+  attachments: AttachResult;
+}
+
+export interface InterfaceCounters {
+  ifname: string;
+  ifindex: number;
+  direction: TcDirection;
+  packets: number;
+  bytes: number;
+  drops: number;
+  dropsByReason: Record<string, number>;
+}
+
+const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
+
+export class HostDatapath implements Disposable {
+  readonly #obj: BpfObject;
+  readonly #devices: BpfMap<number, DeviceInfo>;
+  readonly #counters: BpfMap<IfcounterKey, IfcounterValue[]>;
+  readonly #drops: BpfMap<IfdropKey, bigint[]>;
+  readonly #attachments: TcAttachments;
+  readonly #dirs: HostDirs;
+  #names = new Map<number, string>();
+
+  private constructor(obj: BpfObject, dirs: HostDirs, mode: TcMode) {
+    this.#obj = obj;
+    this.#dirs = dirs;
+    const cpus = possibleCpus();
+    const m = MAPS;
+    this.#devices = obj.map("hypha_devices", m.hypha_devices.key, m.hypha_devices.value);
+    this.#counters = obj.map(
+      "hypha_ifcounters",
+      m.hypha_ifcounters.key,
+      codec.perCpu(m.hypha_ifcounters.value, cpus),
+    );
+    this.#drops = obj.map(
+      "hypha_ifdrops",
+      m.hypha_ifdrops.key,
+      codec.perCpu(m.hypha_ifdrops.value, cpus),
+    );
+    this.#attachments = new TcAttachments(dirs, mode);
+  }
+
+  /** Opens and loads bpf_host.o, reusing the maps pinned in `dirs.mapsDir`. */
+  static load(
+    dirs: HostDirs,
+    mode: TcMode,
+    objectBytes: Uint8Array = bpfObjectBytes("bpf_host"),
+  ): HostDatapath {
+    Deno.mkdirSync(dirs.mapsDir, { recursive: true });
+    const obj = BpfObject.open(objectBytes, { name: "bpf_host.o" });
+    try {
+      obj.pinMaps(dirs.mapsDir);
+      obj.load();
+      return new HostDatapath(obj, dirs, mode);
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
+  /** Makes the kernel match the desired devices: device table, stale counters, attachments. */
+  reconcile(devices: Device[], counting: boolean): HostReconcile {
+    this.#names = new Map(devices.map((d) => [d.ifindex, d.name]));
+    const desired: Array<[number, DeviceInfo]> = devices.map((d) => [d.ifindex, {
+      flags: counting ? DEVICE_F_COUNT : 0,
+      mtu: readSysNumber(d.name, "mtu"),
+      mac: readMac(d.name),
+    }]);
+    const deviceResult = reconcileMap(this.#devices, desired, { keyId: String });
+    // Counters of devices that went away are dropped; the rest are the datapath's to write.
+    const wanted = new Set(devices.map((d) => d.ifindex));
+    const stale = [...this.#counters.keys()].filter((k) => !wanted.has(k.ifindex));
+    for (const k of stale) this.#counters.delete(k);
+    for (const k of [...this.#drops.keys()].filter((k) => !wanted.has(k.ifindex))) {
+      this.#drops.delete(k);
+    }
+    const attachments = this.#attachments.reconcile(
+      devices.flatMap((d) =>
+        DIRECTIONS.map((direction) => ({
+          ifname: d.name,
+          direction,
+          program: this.#obj.program(PROGRAMS[direction]),
+        }))
+      ),
+    );
+    return {
+      devices: deviceResult,
+      counters: { added: 0, updated: 0, removed: stale.length, unchanged: 0, errors: [] },
+      attachments,
+    };
+  }
+
+  counters(): InterfaceCounters[] {
+    const rows = new Map<string, InterfaceCounters>();
+    const row = (ifindex: number, direction: number) => {
+      const dir: TcDirection = direction === 1 ? "egress" : "ingress";
+      const id = `${ifindex}/${dir}`;
+      let r = rows.get(id);
+      if (!r) {
+        r = {
+          ifname: this.#names.get(ifindex) ?? `if${ifindex}`,
+          ifindex,
+          direction: dir,
+          packets: 0,
+          bytes: 0,
+          drops: 0,
+          dropsByReason: {},
+        };
+        rows.set(id, r);
+      }
+      return r;
+    };
+    for (const [k, perCpu] of this.#counters.entries()) {
+      const r = row(k.ifindex, k.direction);
+      r.packets = Number(sum(perCpu.map((v) => v.packets)));
+      r.bytes = Number(sum(perCpu.map((v) => v.bytes)));
+      r.drops = Number(sum(perCpu.map((v) => v.drops)));
+    }
+    for (const [k, perCpu] of this.#drops.entries()) {
+      row(k.ifindex, k.direction).dropsByReason[dropReasonName(k.reason)] = Number(sum(perCpu));
+    }
+    return [...rows.values()].sort((a, b) =>
+      a.ifindex - b.ifindex || a.direction.localeCompare(b.direction)
+    );
+  }
+
+  attachments(): AttachmentStatus[] {
+    return this.#attachments.list();
+  }
+
+  /** The maps this datapath owns, for the map registry (API, metrics, cleanup). */
+  ownedMaps(): OwnedMap[] {
+    const maps: Array<[string, BpfMap<unknown, unknown>]> = [
+      ["hypha_devices", this.#devices as BpfMap<unknown, unknown>],
+      ["hypha_ifcounters", this.#counters as BpfMap<unknown, unknown>],
+      ["hypha_ifdrops", this.#drops as BpfMap<unknown, unknown>],
+    ];
+    return maps.map(([name, map]) => ({
+      name,
+      type: map.info.type,
+      keySize: map.info.keySize,
+      valueSize: map.info.valueSize,
+      maxEntries: map.info.maxEntries,
+      pinned: join(this.#dirs.mapsDir, name),
+      count: () => map.count(),
+      dump: (limit: number) => {
+        const out: Array<{ key: unknown; value: unknown }> = [];
+        for (const [key, value] of map.entries()) {
+          if (out.length >= limit) break;
+          out.push({ key: jsonSafe(key), value: jsonSafe(value) });
+        }
+        return out;
+      },
+    }));
+  }
+
+  close(): void {
+    this.#devices.close();
+    this.#counters.close();
+    this.#drops.close();
+    this.#obj.close(); // programs stay alive through their pinned links
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Removes everything the host datapath put in the kernel for this node. */
+  static cleanup(dirs: HostDirs): string[] {
+    const removed: string[] = [];
+    const detached = new TcAttachments(dirs, "auto").detachAll();
+    if (detached) removed.push(`${detached} tc attachment(s)`);
+    try {
+      Deno.removeSync(dirs.pinDir, { recursive: true });
+      removed.push(dirs.pinDir);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return removed;
+  }
+}
+
+function readSysNumber(ifname: string, attr: string): number {
+  try {
+    return Number(Deno.readTextFileSync(`/sys/class/net/${ifname}/${attr}`).trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function readMac(ifname: string): Uint8Array {
+  try {
+    const text = Deno.readTextFileSync(`/sys/class/net/${ifname}/address`).trim();
+    const bytes = text.split(":").map((h) => parseInt(h, 16));
+    return bytes.length === 6 && bytes.every((b) => b >= 0)
+      ? new Uint8Array(bytes)
+      : new Uint8Array(6);
+  } catch {
+    return new Uint8Array(6);
+  }
+}
