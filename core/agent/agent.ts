@@ -1,0 +1,340 @@
+// The node agent: start (probe, load/adopt the datapath, start plugins, serve the API, ready),
+// graceful stop (the datapath stays attached and pinned) and everything the admin API shows.
+import type { Hono } from "hono";
+import {
+  type ApiServer,
+  type AttachmentRow,
+  type ConfigRow,
+  type CounterRow,
+  createApiApp,
+  type DatapathStatus,
+  type MapRow,
+  NotFoundError,
+  serveApi,
+} from "../api/mod.ts";
+import type { AdminBackend, NodeStatus } from "../api/backend.ts";
+import { linkWriteCount, mapWriteCount, probeFeatures } from "../bpf/mod.ts";
+import type { KernelFeatures } from "../bpf/probe.ts";
+import { ConfigError, describeConfig, loadConfig, type LoadedConfig } from "../config/mod.ts";
+import { HostDatapath, type HostReconcile } from "../datapath/host.ts";
+import { createLogger } from "../log.ts";
+import { Metrics } from "../metrics/registry.ts";
+import {
+  Hooks,
+  type Logger,
+  type OwnedMap,
+  type Plugin,
+  PluginHost,
+  type PluginStatus,
+} from "../plugin/mod.ts";
+import { PLUGINS } from "../plugins_registry.ts";
+import { createState } from "../state/mod.ts";
+import { VERSION } from "../version.ts";
+import { ensureBpffs } from "./bpffs.ts";
+import { selectDevices } from "./devices.ts";
+import { derivePaths, type NodePaths } from "./paths.ts";
+import { registerAgentMetrics } from "./metrics.ts";
+
+export interface AgentOptions {
+  node?: string;
+  configFile?: string;
+  sets?: string[];
+  denoJson?: string;
+  plugins?: ReadonlyArray<Plugin<unknown>>;
+  /** Where log lines go (default stderr). */
+  logSink?: (line: string) => void;
+}
+
+/** Config layers from the CLI: --node is a shorthand for --set node.name=... */
+export function configFlags(opts: Pick<AgentOptions, "node" | "sets">): string[] {
+  return [...(opts.sets ?? []), ...(opts.node ? [`node.name=${opts.node}`] : [])];
+}
+
+export async function loadAgentConfig(opts: AgentOptions): Promise<LoadedConfig> {
+  const plugins = opts.plugins ?? PLUGINS;
+  const loaded = await loadConfig({
+    ...(opts.denoJson ? { denoJson: opts.denoJson } : {}),
+    ...(opts.configFile ? { nodeFile: opts.configFile } : {}),
+    flags: configFlags(opts),
+    pluginSchemas: Object.fromEntries(plugins.map((p) => [p.id, p.config])),
+  });
+  if (!loaded.config.node.name) {
+    throw new ConfigError([{
+      path: "node.name",
+      message: "is required to run the agent (--node NAME or node.name in the node file)",
+    }]);
+  }
+  return loaded;
+}
+
+export class Agent implements AdminBackend {
+  readonly paths: NodePaths;
+  readonly log: Logger;
+  readonly #loaded: LoadedConfig;
+  readonly #features: KernelFeatures;
+  readonly #datapath: HostDatapath;
+  readonly #host: PluginHost;
+  readonly #metrics: Metrics;
+  readonly #ownedMaps: Map<string, { owner: string; map: OwnedMap }>;
+  readonly #startedAt = new Date();
+  readonly #baseline = { maps: mapWriteCount(), links: linkWriteCount() };
+  #server: ApiServer | undefined;
+  #ready = false;
+  #lastReconcile: DatapathStatus["lastReconcile"] = null;
+
+  private constructor(
+    loaded: LoadedConfig,
+    log: Logger,
+    features: KernelFeatures,
+    datapath: HostDatapath,
+    host: PluginHost,
+    ownedMaps: Map<string, { owner: string; map: OwnedMap }>,
+    metrics: Metrics,
+  ) {
+    this.#ownedMaps = ownedMaps;
+    this.#metrics = metrics;
+    this.#loaded = loaded;
+    this.paths = derivePaths(
+      loaded.config.node.name,
+      loaded.config.paths,
+      loaded.config.api.socket,
+    );
+    this.log = log;
+    this.#features = features;
+    this.#datapath = datapath;
+    this.#host = host;
+  }
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const loaded = await loadAgentConfig(opts);
+    const { config } = loaded;
+    const log = createLogger(`agent[${config.node.name}]`, config.log.level, opts.logSink);
+    const paths = derivePaths(config.node.name, config.paths, config.api.socket);
+    if ((await ensureBpffs(config.paths.bpffs)) === "mounted") {
+      log.info("mounted bpffs", { path: config.paths.bpffs });
+    }
+    await Deno.mkdir(paths.stateDir, { recursive: true });
+
+    const features = probeFeatures();
+    for (const f of features.features) {
+      log.info(`kernel feature ${f.available ? "+" : "-"} ${f.name}`, { detail: f.detail });
+    }
+
+    const { devices, missing } = selectDevices(config.datapath.devices);
+    if (missing.length) {
+      throw new ConfigError(
+        missing.map((name) => ({
+          path: "datapath.devices",
+          message: `interface "${name}" does not exist on this node`,
+        })),
+      );
+    }
+    const datapath = HostDatapath.load(paths, config.datapath.attachMode);
+    const hooks = new Hooks((e) =>
+      log.warn("hook handler failed", { event: e.event, plugin: e.owner, error: String(e.error) })
+    );
+    const plugins = opts.plugins ?? PLUGINS;
+    let agent: Agent | undefined;
+    const ownedMaps = new Map<string, { owner: string; map: OwnedMap }>();
+    const metrics = new Metrics(); // shared with plugins: their metrics appear in /metrics
+    try {
+      const host = new PluginHost(plugins, {
+        node: config.node.name,
+        hooks,
+        state: createState(),
+        maps: {
+          register: (owner, map) => ownedMaps.set(map.name, { owner, map }),
+          unregister: (_owner, name) => ownedMaps.delete(name),
+        },
+        metrics,
+        logger: (id) => createLogger(`plugin[${id}]`, config.log.level, opts.logSink),
+      });
+      for (const map of datapath.ownedMaps()) ownedMaps.set(map.name, { owner: "core", map });
+      agent = new Agent(loaded, log, features, datapath, host, ownedMaps, metrics);
+      agent.#reconcile(devices);
+      await host.startAll(config.plugins);
+      registerAgentMetrics(agent.#metrics, {
+        node: config.node.name,
+        version: VERSION,
+        startedAt: agent.#startedAt,
+        counters: () => agent!.counters(),
+        maps: () => agent!.maps(),
+        plugins: () => host.list(),
+        features,
+      });
+      agent.#server = await serveApi(createApiApp(agent), {
+        socketPath: agent.paths.apiSocket,
+        ...(await tcpListener(loaded, agent)),
+      });
+      await Deno.writeTextFile(
+        `${paths.stateDir}/agent.json`,
+        JSON.stringify({
+          pid: Deno.pid,
+          startedAt: agent.#startedAt.toISOString(),
+          version: VERSION,
+        }),
+      );
+      agent.#ready = true;
+      await hooks.emit("nodeReady", { node: config.node.name });
+      log.info("ready", {
+        socket: agent.paths.apiSocket,
+        mapWrites: mapWriteCount() - agent.#baseline.maps,
+        linkWrites: linkWriteCount() - agent.#baseline.links,
+      });
+      return agent;
+    } catch (err) {
+      if (agent) await agent.stop();
+      else datapath.close();
+      throw err;
+    }
+  }
+
+  #reconcile(devices = selectDevices(this.#loaded.config.datapath.devices).devices): HostReconcile {
+    const r = this.#datapath.reconcile(devices, this.#loaded.config.datapath.counters);
+    const errors = [
+      ...r.devices.errors.map((e) => `device ${e.key}: ${e.message}`),
+      ...r.attachments.errors.map((e) => `${e.ifname} ${e.direction}: ${e.message}`),
+    ];
+    this.#lastReconcile = { at: new Date().toISOString(), ok: errors.length === 0, errors };
+    this.log.info("datapath reconciled", {
+      devices: devices.map((d) => d.name).join(","),
+      attached: r.attachments.attached,
+      replaced: r.attachments.replaced,
+      unchanged: r.attachments.unchanged,
+      detached: r.attachments.detached,
+      deviceWrites: r.devices.added + r.devices.updated + r.devices.removed,
+    });
+    if (errors.length) throw new Error(`Datapath reconcile failed: ${errors.join("; ")}`);
+    return r;
+  }
+
+  /** Graceful stop: API and plugins stop; pinned maps and attached programs stay. */
+  async stop(): Promise<void> {
+    this.#ready = false;
+    await this.#server?.close();
+    this.#server = undefined;
+    await this.#host.stopAll();
+    this.#datapath.close();
+    this.log.info("stopped; datapath left attached");
+  }
+
+  // --- AdminBackend ---
+
+  node(): NodeStatus {
+    const { node } = this.#loaded.config;
+    return {
+      name: node.name,
+      cluster: node.cluster,
+      version: VERSION,
+      pid: Deno.pid,
+      startedAt: this.#startedAt.toISOString(),
+      ready: this.#ready,
+    };
+  }
+
+  features(): KernelFeatures {
+    return this.#features;
+  }
+
+  datapath(): DatapathStatus {
+    const { datapath } = this.#loaded.config;
+    return {
+      attachMode: datapath.attachMode,
+      devices: selectDevices(datapath.devices).devices.map((d) => d.name),
+      attachments: this.#datapath.attachments() as AttachmentRow[],
+      mapWrites: mapWriteCount() - this.#baseline.maps,
+      linkWrites: linkWriteCount() - this.#baseline.links,
+      lastReconcile: this.#lastReconcile,
+    };
+  }
+
+  plugins(): PluginStatus[] {
+    return this.#host.list();
+  }
+
+  async enablePlugin(id: string): Promise<void> {
+    const section = this.#loaded.config.plugins[id] ?? { enabled: true };
+    await this.#host.enable(id, { ...section, enabled: true });
+    this.#setRuntimeToggle(id, true);
+  }
+
+  async disablePlugin(id: string): Promise<void> {
+    await this.#host.disable(id);
+    this.#setRuntimeToggle(id, false);
+  }
+
+  #setRuntimeToggle(id: string, enabled: boolean): void {
+    this.#loaded.config.plugins[id] = { ...(this.#loaded.config.plugins[id] ?? {}), enabled };
+    this.#loaded.provenance.set(`plugins.${id}.enabled`, "api");
+  }
+
+  config(): ConfigRow[] {
+    return describeConfig(this.#loaded);
+  }
+
+  maps(): MapRow[] {
+    return [...this.#ownedMaps.values()].map(({ owner, map }) => {
+      const entries = map.count();
+      return {
+        name: map.name,
+        owner,
+        type: map.type,
+        keySize: map.keySize,
+        valueSize: map.valueSize,
+        maxEntries: map.maxEntries,
+        entries,
+        fillRatio: map.maxEntries ? entries / map.maxEntries : 0,
+        pinned: map.pinned,
+      };
+    }).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  dumpMap(name: string, limit: number): Array<{ key: unknown; value: unknown }> {
+    const owned = this.#ownedMaps.get(name);
+    if (!owned) throw new NotFoundError(`No BPF map "${name}" (see GET /v1/bpf/maps)`);
+    return owned.map.dump(limit);
+  }
+
+  counters(): CounterRow[] {
+    return this.#datapath.counters();
+  }
+
+  metrics(): string {
+    return this.#metrics.render();
+  }
+
+  pluginRoutes(): Array<{ plugin: string; path: string; app: Hono }> {
+    return this.#host.routes();
+  }
+}
+
+async function tcpListener(
+  loaded: LoadedConfig,
+  agent: Agent,
+): Promise<{ tcp?: { hostname: string; port: number; app: Hono } }> {
+  const tcp = loaded.config.api.tcp;
+  if (!tcp.enabled) return {};
+  let token: string;
+  try {
+    token = (await Deno.readTextFile(tcp.tokenFile)).trim();
+  } catch (err) {
+    throw new ConfigError([{
+      path: "api.tcp.tokenFile",
+      message: `cannot read "${tcp.tokenFile}": ${(err as Error).message}`,
+    }]);
+  }
+  if (token.length < 16) {
+    throw new ConfigError([{
+      path: "api.tcp.tokenFile",
+      message: "the token must be at least 16 characters",
+    }]);
+  }
+  const i = tcp.listen.lastIndexOf(":");
+  return {
+    tcp: {
+      hostname: tcp.listen.slice(0, i).replace(/^\[|\]$/g, ""),
+      port: Number(tcp.listen.slice(i + 1)),
+      app: createApiApp(agent, { token }),
+    },
+  };
+}

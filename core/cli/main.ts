@@ -1,0 +1,335 @@
+// The `hypha` command line: runs the agent, or talks to a running one over its API.
+import { join } from "node:path";
+import { ApiClient, type Target } from "../api/client.ts";
+import type { ConfigRow, CounterRow, DatapathStatus, MapRow, NodeStatus } from "../api/backend.ts";
+import type { KernelFeatures } from "../bpf/probe.ts";
+import { ConfigError, describeConfig, loadConfig } from "../config/mod.ts";
+import { PLUGINS } from "../plugins_registry.ts";
+import { cleanupNode, configFlags, derivePaths, loadAgentConfig, runAgent } from "../agent/mod.ts";
+import type { PluginStatus } from "../plugin/host.ts";
+import { VERSION } from "../version.ts";
+import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
+import { renderTable } from "./table.ts";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const consoleIo: Io = { out: (t) => console.log(t), err: (t) => console.error(t) };
+
+const SPEC = {
+  values: {
+    node: {},
+    config: {},
+    set: { repeat: true },
+    socket: {},
+    server: {},
+    "token-file": {},
+    output: { short: "o" },
+    limit: {},
+    "deno-json": {},
+  },
+  booleans: ["offline", "help"],
+};
+
+export const HELP = `hypha ${VERSION} — eBPF networking, security and observability agent
+
+Usage: hypha <command> [flags]
+
+Commands:
+  agent                      run the node agent (until SIGINT/SIGTERM)
+  status                     node, kernel features, datapath and plugins
+  config [--offline]         effective config and where each value came from
+  plugins [list]             plugins with state and health
+  plugins enable|disable ID  switch a plugin on or off at runtime
+  bpf map list               BPF maps with entries and fill ratio
+  bpf map dump NAME          entries of a BPF map (--limit N, default 100)
+  counters                   per-interface packets, bytes and drops
+  cleanup                    remove everything hypha put into the kernel for the node
+  version                    print the version
+
+Flags:
+  --node NAME                the node (derives the API socket and config)
+  --config FILE              the node's YAML config file
+  --set path=value           override a config field (repeatable)
+  --socket PATH              the agent's API socket (default /run/hypha/<node>/api.sock)
+  --server URL --token-file F  reach the agent's TCP listener instead
+  -o, --output table|json    output format (default table)
+`;
+
+export async function main(args: string[], io: Io = consoleIo): Promise<number> {
+  try {
+    const p = parseArgs(args, SPEC);
+    if (p.booleans.has("help") || p.words[0] === "help" || p.words.length === 0) {
+      io.out(HELP);
+      return p.words.length === 0 && !p.booleans.has("help") ? 2 : 0;
+    }
+    const output = one(p, "output") ?? "table";
+    if (output !== "table" && output !== "json") {
+      throw new UsageError(`output "${output}" must be table or json`);
+    }
+    return await dispatch(p, output, io);
+  } catch (err) {
+    io.err(`hypha: ${oneLine(err)}`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+function oneLine(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof Error) return err.message.split("\n")[0]!;
+  return String(err);
+}
+
+function agentOptions(p: Parsed) {
+  const node = one(p, "node");
+  const configFile = one(p, "config");
+  const denoJson = one(p, "deno-json");
+  return {
+    ...(node ? { node } : {}),
+    ...(configFile ? { configFile } : {}),
+    ...(denoJson ? { denoJson } : {}),
+    sets: p.values.get("set") ?? [],
+  };
+}
+
+async function target(p: Parsed): Promise<Target> {
+  const server = one(p, "server");
+  if (server) {
+    const tokenFile = one(p, "token-file");
+    if (!tokenFile) throw new UsageError("--server needs --token-file");
+    return { url: server, token: (await Deno.readTextFile(tokenFile)).trim() };
+  }
+  const socket = one(p, "socket");
+  if (socket) return { socket };
+  const opts = agentOptions(p);
+  if (opts.node || opts.configFile) {
+    const { config } = await loadAgentConfig(opts);
+    return { socket: derivePaths(config.node.name, config.paths, config.api.socket).apiSocket };
+  }
+  // No node named: the one agent on this machine, if there is exactly one.
+  const found: string[] = [];
+  try {
+    for (const e of Deno.readDirSync("/run/hypha")) {
+      const sock = join("/run/hypha", e.name, "api.sock");
+      try {
+        if (Deno.statSync(sock).isSocket) found.push(sock);
+      } catch {
+        // no socket for this node
+      }
+    }
+  } catch {
+    // no /run/hypha
+  }
+  if (found.length === 1) return { socket: found[0]! };
+  throw new UsageError(
+    found.length
+      ? `several agents run here (${found.join(", ")}): pick one with --node or --socket`
+      : "no agent found: pass --node NAME or --socket PATH",
+  );
+}
+
+async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<number> {
+  const [cmd, sub, arg] = p.words;
+  const show = (json: unknown, table: () => string) =>
+    io.out(output === "json" ? JSON.stringify(json, null, 2) : table());
+  switch (cmd) {
+    case "version":
+      io.out(VERSION);
+      return 0;
+    case "agent":
+      return await runAgent(agentOptions(p));
+    case "cleanup": {
+      const { removed } = await cleanupNode(agentOptions(p));
+      show(
+        { removed },
+        () => (removed.length
+          ? removed.map((r) => `removed ${r}`).join("\n")
+          : "nothing to remove"),
+      );
+      return 0;
+    }
+    case "config":
+      if (p.booleans.has("offline")) {
+        // Works without an agent and without a node name: what the agent would run with.
+        const opts = agentOptions(p);
+        const rows = describeConfig(
+          await loadConfig({
+            flags: configFlags(opts),
+            ...(opts.configFile ? { nodeFile: opts.configFile } : {}),
+            ...(opts.denoJson ? { denoJson: opts.denoJson } : {}),
+            pluginSchemas: Object.fromEntries(PLUGINS.map((x) => [x.id, x.config])),
+          }),
+        );
+        show({ config: rows }, () => configTable(rows));
+        return 0;
+      }
+  }
+  using client = new ApiClient(await target(p));
+  switch (cmd) {
+    case "status": {
+      const s = await client.json<
+        {
+          node: NodeStatus;
+          kernel: KernelFeatures;
+          datapath: DatapathStatus;
+          plugins: PluginStatus[];
+        }
+      >("GET", "/v1/status");
+      show(s, () => statusText(s));
+      return 0;
+    }
+    case "config": {
+      const { config } = await client.json<{ config: ConfigRow[] }>("GET", "/v1/config");
+      show({ config }, () => configTable(config));
+      return 0;
+    }
+    case "plugins": {
+      if (sub === "enable" || sub === "disable") {
+        if (!arg) throw new UsageError(`plugins ${sub} needs a plugin id`);
+        const r = await client.json<{ plugin: PluginStatus }>(
+          "POST",
+          `/v1/plugins/${encodeURIComponent(arg)}/${sub}`,
+        );
+        show(r, () => `plugin ${arg}: ${r.plugin.state}`);
+        return 0;
+      }
+      if (sub !== undefined && sub !== "list") {
+        throw new UsageError(`unknown plugins command "${sub}" (list, enable ID, disable ID)`);
+      }
+      const { plugins } = await client.json<{ plugins: PluginStatus[] }>("GET", "/v1/plugins");
+      show(
+        { plugins },
+        () => (plugins.length ? pluginsTable(plugins) : "no plugins are built into this agent yet"),
+      );
+      return 0;
+    }
+    case "counters": {
+      const { counters } = await client.json<{ counters: CounterRow[] }>("GET", "/v1/counters");
+      show({ counters }, () => countersTable(counters));
+      return 0;
+    }
+    case "bpf": {
+      if (sub !== "map") {
+        throw new UsageError(
+          `unknown bpf command "${sub ?? ""}" (bpf map list, bpf map dump NAME)`,
+        );
+      }
+      const action = arg;
+      if (action === "list") {
+        const { maps } = await client.json<{ maps: MapRow[] }>("GET", "/v1/bpf/maps");
+        show({ maps }, () => mapsTable(maps));
+        return 0;
+      }
+      if (action === "dump") {
+        const name = p.words[3];
+        if (!name) throw new UsageError("bpf map dump needs a map name (see hypha bpf map list)");
+        const limit = one(p, "limit") ?? "100";
+        const r = await client.json<{ entries: Array<{ key: unknown; value: unknown }> }>(
+          "GET",
+          `/v1/bpf/maps/${encodeURIComponent(name)}?limit=${encodeURIComponent(limit)}`,
+        );
+        show(
+          r,
+          () =>
+            renderTable(
+              ["KEY", "VALUE"],
+              r.entries.map((e) => [JSON.stringify(e.key), JSON.stringify(e.value)]),
+            ) + `\n${r.entries.length} entries`,
+        );
+        return 0;
+      }
+      throw new UsageError(`unknown bpf map command "${action ?? ""}" (list, dump NAME)`);
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}" (see hypha help)`);
+  }
+}
+
+function statusText(
+  s: {
+    node: NodeStatus;
+    kernel: KernelFeatures;
+    datapath: DatapathStatus;
+    plugins: PluginStatus[];
+  },
+): string {
+  const lines = [
+    `Node:       ${s.node.name} (cluster ${s.node.cluster})`,
+    `Agent:      hypha ${s.node.version}, pid ${s.node.pid}, started ${s.node.startedAt}, ${
+      s.node.ready ? "ready" : "NOT READY"
+    }`,
+    `Kernel:     ${s.kernel.kernel}`,
+    `Features:   ${s.kernel.features.map((f) => `${f.available ? "+" : "-"}${f.name}`).join(", ")}`,
+    `Datapath:   devices ${
+      s.datapath.devices.join(", ") || "none"
+    }; attach mode ${s.datapath.attachMode}; ` +
+    `writes since start: ${s.datapath.mapWrites} map, ${s.datapath.linkWrites} link`,
+  ];
+  if (s.datapath.lastReconcile) {
+    const r = s.datapath.lastReconcile;
+    lines.push(`Reconcile:  ${r.ok ? "ok" : `FAILED: ${r.errors.join("; ")}`} at ${r.at}`);
+  }
+  lines.push(
+    "",
+    renderTable(
+      ["INTERFACE", "DIRECTION", "KIND", "PROGRAM", "PROG ID"],
+      s.datapath.attachments.map((a) => [a.ifname, a.direction, a.kind, a.program, a.programId]),
+    ),
+  );
+  lines.push(
+    "",
+    s.plugins.length ? pluginsTable(s.plugins) : "Plugins:    none built into this agent yet",
+  );
+  return lines.join("\n");
+}
+
+function pluginsTable(plugins: PluginStatus[]): string {
+  return renderTable(
+    ["PLUGIN", "ENABLED", "STATE", "HEALTH", "MESSAGE"],
+    plugins.map((p) => [p.id, p.enabled, p.state, p.health, p.message ?? ""]),
+  );
+}
+
+function configTable(rows: ConfigRow[]): string {
+  return renderTable(
+    ["FIELD", "VALUE", "SOURCE"],
+    rows.map((r) => [r.path, JSON.stringify(r.value), r.source]),
+  );
+}
+
+function countersTable(rows: CounterRow[]): string {
+  return renderTable(
+    ["INTERFACE", "DIRECTION", "PACKETS", "BYTES", "DROPS", "DROP REASONS"],
+    rows.map((
+      c,
+    ) => [
+      c.ifname,
+      c.direction,
+      c.packets,
+      c.bytes,
+      c.drops,
+      Object.entries(c.dropsByReason).map(([k, v]) => `${k}=${v}`).join(" "),
+    ]),
+  );
+}
+
+function mapsTable(rows: MapRow[]): string {
+  return renderTable(
+    ["MAP", "OWNER", "TYPE", "KEY", "VALUE", "ENTRIES", "MAX", "FILL", "PINNED"],
+    rows.map((
+      m,
+    ) => [
+      m.name,
+      m.owner,
+      m.type,
+      m.keySize,
+      m.valueSize,
+      m.entries,
+      m.maxEntries,
+      `${(m.fillRatio * 100).toFixed(1)}%`,
+      m.pinned ?? "-",
+    ]),
+  );
+}

@@ -1,0 +1,112 @@
+// A real hypha agent running inside a lab node's network namespace.
+import { join } from "node:path";
+import { ApiClient } from "../../core/api/client.ts";
+
+const REPO = join(import.meta.dirname!, "../..");
+export const MAIN = join(REPO, "main.ts");
+
+export class AgentProcess {
+  #child: Deno.ChildProcess | undefined;
+  #exit: Promise<Deno.CommandStatus> | undefined;
+
+  constructor(
+    readonly ns: string,
+    readonly configFile: string,
+    readonly socket: string,
+    readonly logFile: string,
+  ) {}
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts the agent and waits until /readyz answers 200 (or the process exits). */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (this.#child) throw new Error(`agent in ${this.ns} is already running`);
+    const cmd = [
+      "ip",
+      "netns",
+      "exec",
+      this.ns,
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "agent",
+      "--config",
+      this.configFile,
+    ]
+      .map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    // `exec` twice (bash, then ip netns exec) so the child pid is the agent itself.
+    this.#child = new Deno.Command("bash", {
+      args: ["-c", `exec ${cmd} >>'${this.logFile}' 2>&1`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.#exit = this.#child.status;
+    const deadline = Date.now() + timeoutMs;
+    using client = new ApiClient({ socket: this.socket });
+    for (;;) {
+      const exited = await Promise.race([
+        this.#exit,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+      ]);
+      if (exited) {
+        this.#child = undefined;
+        throw new Error(
+          `agent in ${this.ns} exited with code ${exited.code} during start:\n${await this
+            .logTail()}`,
+        );
+      }
+      try {
+        const res = await client.request("GET", "/readyz");
+        await res.body?.cancel();
+        return;
+      } catch {
+        // not ready yet
+      }
+      if (Date.now() > deadline) {
+        await this.stop("SIGKILL");
+        throw new Error(
+          `agent in ${this.ns} not ready after ${timeoutMs} ms:\n${await this.logTail()}`,
+        );
+      }
+    }
+  }
+
+  /** Stops the agent with `signal`; SIGTERM escalates to SIGKILL after 10 s. Returns the exit code. */
+  async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | undefined> {
+    const child = this.#child;
+    if (!child || !this.#exit) return undefined;
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 10_000);
+    const status = await this.#exit;
+    clearTimeout(timer);
+    this.#child = undefined;
+    this.#exit = undefined;
+    return status.code;
+  }
+
+  async logTail(lines = 30): Promise<string> {
+    try {
+      return (await Deno.readTextFile(this.logFile)).trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}

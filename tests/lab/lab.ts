@@ -1,0 +1,201 @@
+// A lab: a cluster of network namespaces on one machine. An underlay namespace holds a bridge;
+// every node namespace has `eth0` on it and runs its own agent; an external namespace plays "the
+// world". Nothing is added to the root namespace. Each lab has its own id, directory and bpffs,
+// so labs and nodes never clash; destroy() (or `await using`) removes everything.
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { AgentProcess, MAIN } from "./agent_process.ts";
+import { inNs, ip, listNetns, run } from "./netns.ts";
+
+export const LAB_ROOT = "/run/hypha-lab";
+const PREFIX = "hl-";
+
+export interface LabNode {
+  name: string;
+  ns: string;
+  ip: string;
+  dir: string;
+  configFile: string;
+  socket: string;
+  agent: AgentProcess;
+}
+
+export interface LabOptions {
+  nodes?: number | string[];
+  /** Extra config for every node (merged into its YAML file). */
+  nodeConfig?: Record<string, unknown>;
+}
+
+function randomId(): string {
+  return crypto.getRandomValues(new Uint8Array(2)).reduce(
+    (s, b) => s + b.toString(16).padStart(2, "0"),
+    "",
+  );
+}
+
+export class Lab implements AsyncDisposable {
+  readonly nodes = new Map<string, LabNode>();
+  readonly underlay: string;
+  readonly external: { ns: string; ip: string };
+  readonly subnet: string;
+  readonly bpffs: string;
+
+  private constructor(readonly id: string, readonly dir: string) {
+    this.underlay = `${PREFIX}${id}-ul`;
+    const x = parseInt(id.slice(0, 2), 16) % 200 + 20;
+    this.subnet = `10.${x}.0`;
+    this.external = { ns: `${PREFIX}${id}-ext`, ip: `${this.subnet}.254` };
+    this.bpffs = join(dir, "bpffs");
+  }
+
+  static async create(opts: LabOptions = {}): Promise<Lab> {
+    const names = typeof opts.nodes === "number" || opts.nodes === undefined
+      ? Array.from({ length: (opts.nodes as number | undefined) ?? 2 }, (_, i) => `n${i + 1}`)
+      : opts.nodes;
+    for (const n of names) {
+      if (!/^[a-z0-9]{1,6}$/.test(n)) {
+        throw new Error(`Lab node name "${n}" must be 1-6 lowercase letters/digits`);
+      }
+    }
+    const existing = new Set(await listNetns());
+    let id = randomId();
+    while (existing.has(`${PREFIX}${id}-ul`)) id = randomId();
+    const lab = new Lab(id, join(LAB_ROOT, id));
+    try {
+      await lab.#build(names, opts.nodeConfig ?? {});
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+    return lab;
+  }
+
+  async #build(names: string[], extra: Record<string, unknown>): Promise<void> {
+    await Deno.mkdir(this.bpffs, { recursive: true });
+    await run(["mount", "-t", "bpf", "bpf", this.bpffs]);
+    await run(["ip", "netns", "add", this.underlay]);
+    await ip(this.underlay, "link", "set", "lo", "up");
+    await ip(this.underlay, "link", "add", "br0", "type", "bridge");
+    await ip(this.underlay, "link", "set", "br0", "up");
+    const attach = async (ns: string, port: string, address: string) => {
+      await run(["ip", "netns", "add", ns]);
+      await ip(
+        this.underlay,
+        "link",
+        "add",
+        port,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        ns,
+      );
+      await ip(this.underlay, "link", "set", port, "master", "br0", "up");
+      await ip(ns, "addr", "add", `${address}/24`, "dev", "eth0");
+      await ip(ns, "link", "set", "eth0", "up");
+      await ip(ns, "link", "set", "lo", "up");
+    };
+    await attach(this.external.ns, `h${this.id}ext`, this.external.ip);
+    for (const [i, name] of names.entries()) {
+      const ns = `${PREFIX}${this.id}-${name}`;
+      const address = `${this.subnet}.${i + 11}`;
+      await attach(ns, `h${this.id}${name}`, address);
+      const dir = join(this.dir, name);
+      await Deno.mkdir(dir, { recursive: true });
+      const config = {
+        node: { name, cluster: `lab-${this.id}` },
+        paths: { bpffs: this.bpffs, state: join(dir, "state"), run: join(dir, "run") },
+        datapath: { devices: ["eth0"] },
+        ...extra,
+      };
+      const configFile = join(dir, "config.yaml");
+      await Deno.writeTextFile(configFile, stringify(config));
+      const socket = join(dir, "run", name, "api.sock");
+      const agent = new AgentProcess(ns, configFile, socket, join(dir, "agent.log"));
+      this.nodes.set(name, { name, ns, ip: address, dir, configFile, socket, agent });
+    }
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodes.get(name);
+    if (!n) {
+      throw new Error(
+        `Lab ${this.id} has no node "${name}" (nodes: ${[...this.nodes.keys()].join(", ")})`,
+      );
+    }
+    return n;
+  }
+
+  async startAgents(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.agent.start()));
+  }
+
+  /** Runs the hypha CLI against a node's agent; returns stdout (throws with stderr on failure). */
+  async hypha(node: string, args: string[], opts: { allowFail?: boolean } = {}) {
+    const n = this.node(node);
+    return await inNs(
+      n.ns,
+      [Deno.execPath(), "run", "-A", MAIN, ...args, "--config", n.configFile],
+      {
+        timeoutMs: 60_000,
+        ...opts,
+      },
+    );
+  }
+
+  /** Runs a command inside a node's namespace. */
+  exec(node: string, cmd: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}) {
+    return inNs(this.node(node).ns, cmd, opts);
+  }
+
+  async destroy(): Promise<void> {
+    const errors: string[] = [];
+    for (const n of this.nodes.values()) {
+      await n.agent.stop().catch((e) => errors.push(String(e)));
+      // Removes pinned maps and links; the namespaces' removal then takes the veths with it.
+      await inNs(n.ns, [Deno.execPath(), "run", "-A", MAIN, "cleanup", "--config", n.configFile], {
+        allowFail: true,
+        timeoutMs: 60_000,
+      });
+    }
+    await destroyLab(this.id).catch((e) => errors.push(String(e)));
+    if (errors.length) throw new Error(`Lab ${this.id} cleanup: ${errors.join("; ")}`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}
+
+/** Removes a lab's namespaces, bpffs and directory (also of a lab whose process died). */
+export async function destroyLab(id: string): Promise<void> {
+  for (const ns of (await listNetns()).filter((n) => n.startsWith(`${PREFIX}${id}-`))) {
+    // kill anything still running inside (a crashed run's agents)
+    await run(["ip", "netns", "pids", ns], { allowFail: true }).then(async (r) => {
+      for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
+        await run(["kill", "-9", pid], { allowFail: true });
+      }
+    });
+    await run(["ip", "netns", "del", ns], { allowFail: true });
+  }
+  const dir = join(LAB_ROOT, id);
+  await run(["umount", join(dir, "bpffs")], { allowFail: true });
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** Ids of labs present on this machine (namespaces or directories). */
+export async function listLabs(): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const ns of await listNetns()) {
+    const m = /^hl-([0-9a-f]{4})-/.exec(ns);
+    if (m) ids.add(m[1]!);
+  }
+  try {
+    for (const e of Deno.readDirSync(LAB_ROOT)) if (/^[0-9a-f]{4}$/.test(e.name)) ids.add(e.name);
+  } catch {
+    // no labs
+  }
+  return [...ids].sort();
+}
