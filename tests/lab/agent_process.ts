@@ -25,7 +25,12 @@ export class AgentProcess {
   }
 
   /** Starts the agent and waits until /readyz answers 200 (or the process exits). */
-  async start(timeoutMs = 30_000): Promise<void> {
+  /**
+   * `detached` agents run in their own session and outlive this process (the demo and
+   * `lab up`); `lab down` stops them.
+   */
+  async start(opts: { timeoutMs?: number; detached?: boolean } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
     if (this.#child) throw new Error(`agent in ${this.ns} is already running`);
     const cmd = [
       "ip",
@@ -42,8 +47,10 @@ export class AgentProcess {
     ]
       .map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     // `exec` twice (bash, then ip netns exec) so the child pid is the agent itself.
-    this.#child = new Deno.Command("bash", {
-      args: ["-c", `exec ${cmd} >>'${this.logFile}' 2>&1`],
+    const shell = ["bash", "-c", `exec ${cmd} >>'${this.logFile}' 2>&1`];
+    const [bin, ...args] = opts.detached ? ["setsid", ...shell] : shell;
+    this.#child = new Deno.Command(bin!, {
+      args,
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -66,6 +73,7 @@ export class AgentProcess {
       try {
         const res = await client.request("GET", "/readyz");
         await res.body?.cancel();
+        if (opts.detached) this.#child.unref();
         return;
       } catch {
         // not ready yet

@@ -128,8 +128,8 @@ export class Lab implements AsyncDisposable {
     return n;
   }
 
-  async startAgents(): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.agent.start()));
+  async startAgents(opts: { detached?: boolean } = {}): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.agent.start(opts)));
   }
 
   /** Runs the hypha CLI against a node's agent; returns stdout (throws with stderr on failure). */
@@ -152,14 +152,7 @@ export class Lab implements AsyncDisposable {
 
   async destroy(): Promise<void> {
     const errors: string[] = [];
-    for (const n of this.nodes.values()) {
-      await n.agent.stop().catch((e) => errors.push(String(e)));
-      // Removes pinned maps and links; the namespaces' removal then takes the veths with it.
-      await inNs(n.ns, [Deno.execPath(), "run", "-A", MAIN, "cleanup", "--config", n.configFile], {
-        allowFail: true,
-        timeoutMs: 60_000,
-      });
-    }
+    for (const n of this.nodes.values()) await n.agent.stop().catch((e) => errors.push(String(e)));
     await destroyLab(this.id).catch((e) => errors.push(String(e)));
     if (errors.length) throw new Error(`Lab ${this.id} cleanup: ${errors.join("; ")}`);
   }
@@ -169,18 +162,43 @@ export class Lab implements AsyncDisposable {
   }
 }
 
-/** Removes a lab's namespaces, bpffs and directory (also of a lab whose process died). */
-export async function destroyLab(id: string): Promise<void> {
-  for (const ns of (await listNetns()).filter((n) => n.startsWith(`${PREFIX}${id}-`))) {
-    // kill anything still running inside (a crashed run's agents)
-    await run(["ip", "netns", "pids", ns], { allowFail: true }).then(async (r) => {
-      for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
-        await run(["kill", "-9", pid], { allowFail: true });
-      }
-    });
-    await run(["ip", "netns", "del", ns], { allowFail: true });
+async function stopProcessesIn(ns: string): Promise<void> {
+  const pids = async () =>
+    (await run(["ip", "netns", "pids", ns], { allowFail: true })).stdout.split(/\s+/).filter(
+      Boolean,
+    );
+  let left = await pids();
+  if (!left.length) return;
+  await run(["kill", "-TERM", ...left], { allowFail: true });
+  for (let i = 0; i < 50 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await pids();
   }
+  if (left.length) await run(["kill", "-KILL", ...left], { allowFail: true });
+}
+
+/**
+ * Removes a lab completely, also one whose creating process died: stops what runs in its
+ * namespaces, runs `hypha cleanup` for every node (pinned maps and links), deletes the
+ * namespaces, unmounts its bpffs and removes its directory.
+ */
+export async function destroyLab(id: string): Promise<void> {
+  const namespaces = (await listNetns()).filter((n) => n.startsWith(`${PREFIX}${id}-`));
+  for (const ns of namespaces) await stopProcessesIn(ns);
   const dir = join(LAB_ROOT, id);
+  for (const ns of namespaces) {
+    const config = join(dir, ns.slice(`${PREFIX}${id}-`.length), "config.yaml");
+    try {
+      await Deno.stat(config);
+    } catch {
+      continue; // underlay, external: no agent
+    }
+    await inNs(ns, [Deno.execPath(), "run", "-A", MAIN, "cleanup", "--config", config], {
+      allowFail: true,
+      timeoutMs: 60_000,
+    });
+  }
+  for (const ns of namespaces) await run(["ip", "netns", "del", ns], { allowFail: true });
   await run(["umount", join(dir, "bpffs")], { allowFail: true });
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
