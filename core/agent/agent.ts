@@ -115,11 +115,6 @@ export class Agent implements AdminBackend {
     }
     await Deno.mkdir(paths.stateDir, { recursive: true });
 
-    const features = probeFeatures();
-    for (const f of features.features) {
-      log.info(`kernel feature ${f.available ? "+" : "-"} ${f.name}`, { detail: f.detail });
-    }
-
     const { devices, missing } = selectDevices(config.datapath.devices);
     if (missing.length) {
       throw new ConfigError(
@@ -129,6 +124,11 @@ export class Agent implements AdminBackend {
         })),
       );
     }
+    const features = probeFeatures();
+    for (const f of features.features) {
+      log.info(`kernel feature ${f.available ? "+" : "-"} ${f.name}`, { detail: f.detail });
+    }
+
     const datapath = HostDatapath.load(paths, config.datapath.attachMode);
     const hooks = new Hooks((e) =>
       log.warn("hook handler failed", { event: e.event, plugin: e.owner, error: String(e.error) })
