@@ -9,7 +9,11 @@ function format(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
 }
 
-export function createLogger(scope: string, level: Level = "info", sink: (line: string) => void = console.error): Logger {
+export function createLogger(
+  scope: string,
+  level: Level = "info",
+  sink: (line: string) => void = console.error,
+): Logger {
   const emit = (l: Level) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[l] < ORDER[level]) return;
     const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${format(v)}`).join("");

@@ -28,13 +28,13 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   const token = opts.token;
   if (token) {
     app.use("*", async (c, next) => {
-      if (c.req.path === "/healthz") return next();
+      if (c.req.path === "/healthz") return await next();
       const header = c.req.header("authorization") ?? "";
       const given = header.startsWith("Bearer ") ? header.slice(7) : "";
       if (!given || !timingSafeEqual(given, token)) {
         return c.json(errorBody("unauthorized", "Missing or wrong bearer token"), 401);
       }
-      return next();
+      return await next();
     });
   }
   app.route("/", healthRoutes(backend));

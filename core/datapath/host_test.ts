@@ -27,7 +27,7 @@ Deno.test("HostDatapath counts real traffic and a reload adopts it without writi
       assert.ok(ingress.bytes >= 3 * 98, `ingress bytes ${ingress.bytes}`);
     });
     let before = 0;
-    await t.step("a reload (agent restart) reuses maps and writes nothing", async () => {
+    await t.step("a reload (agent restart) reuses maps and writes nothing", () => {
       const mapWrites = mapWriteCount();
       const linkWrites = linkWriteCount();
       using dp = HostDatapath.load(dirs, "auto");
