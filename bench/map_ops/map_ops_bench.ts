@@ -2,33 +2,18 @@
 // same object, map and keys: N single updates, N batch updates (chunks of 4096 in both), and a
 // full iteration (get_next_key + lookup per entry in both).
 import { join } from "node:path";
-import { BpfObject, codec } from "../../core/bpf/mod.ts";
+import { BpfObject } from "../../core/bpf/mod.ts";
+import {
+  type FixtureKey,
+  fixtureKey,
+  type FixtureValue,
+  fixtureValue,
+  keyOf,
+  valueOf,
+} from "../../core/bpf/testdata/fixture_codecs.ts";
 import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
 
 const FIXTURE = join(import.meta.dirname!, "../../bpf/build/testdata/fixture.o");
-
-interface Key {
-  id: number;
-  port: number;
-  proto: number;
-}
-interface Value {
-  packets: bigint;
-  bytes: bigint;
-  flags: number;
-}
-const keyCodec = codec.struct<Key>(8, {
-  id: [0, codec.u32],
-  port: [4, codec.u16],
-  proto: [6, codec.u8],
-});
-const valueCodec = codec.struct<Value>(24, {
-  packets: [0, codec.u64],
-  bytes: [8, codec.u64],
-  flags: [16, codec.u32],
-});
-const key = (i: number): Key => ({ id: i, port: 80, proto: 6 });
-const value = (i: number): Value => ({ packets: BigInt(i), bytes: BigInt(i) * 100n, flags: i % 7 });
 
 interface Timings {
   single_update_s: number;
@@ -54,15 +39,15 @@ async function runC(n: number): Promise<Timings> {
 function runTs(n: number): Timings {
   using obj = BpfObject.open(FIXTURE);
   obj.load();
-  using map = obj.map("fixture_hash", keyCodec, valueCodec);
+  using map = obj.map("fixture_hash", fixtureKey, fixtureValue);
   let t0 = performance.now();
-  for (let i = 0; i < n; i++) map.update(key(i), value(i));
+  for (let i = 0; i < n; i++) map.update(keyOf(i), valueOf(i));
   const single = (performance.now() - t0) / 1000;
-  for (let i = 0; i < n; i++) map.delete(key(i));
+  for (let i = 0; i < n; i++) map.delete(keyOf(i));
 
   // The desired table already exists in memory (as a reconciler holds it); encoding is timed.
-  const entries: Array<[Key, Value]> = [];
-  for (let i = 0; i < n; i++) entries.push([key(i), value(i)]);
+  const entries: Array<[FixtureKey, FixtureValue]> = [];
+  for (let i = 0; i < n; i++) entries.push([keyOf(i), valueOf(i)]);
   t0 = performance.now();
   map.updateBatch(entries);
   const batch = (performance.now() - t0) / 1000;

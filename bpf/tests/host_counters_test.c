@@ -26,6 +26,16 @@ static __always_inline __u64 drops_for(__u8 direction, __u16 reason)
 	return test_percpu_sum(&hypha_ifdrops, &key, 0);
 }
 
+/* A minimal IPv4/UDP packet for checks that only care whether it is counted. */
+static __always_inline int build_small_udp(struct __sk_buff *ctx)
+{
+	struct pktgen p;
+	pktgen_init(&p);
+	pktgen_ipv4(&p, 0x0a000001, 0x0a000002, IPPROTO_UDP);
+	pktgen_udp(&p, 1, 2);
+	return pktgen_finish(ctx, &p);
+}
+
 #define PACKETS 0
 #define BYTES 8
 #define DROPS 16
@@ -177,11 +187,7 @@ CHECK(bad_ihl_is_invalid)
 /* --- Devices the agent did not register are not counted. --- */
 PKTGEN(unregistered_device_not_counted)
 {
-	struct pktgen p;
-	pktgen_init(&p);
-	pktgen_ipv4(&p, 0x0a000001, 0x0a000002, IPPROTO_UDP);
-	pktgen_udp(&p, 1, 2);
-	return pktgen_finish(ctx, &p);
+	return build_small_udp(ctx);
 }
 
 SETUP(unregistered_device_not_counted)
@@ -202,11 +208,7 @@ CHECK(unregistered_device_not_counted)
 /* --- A registered device with counting switched off is not counted. --- */
 PKTGEN(counting_disabled)
 {
-	struct pktgen p;
-	pktgen_init(&p);
-	pktgen_ipv4(&p, 0x0a000001, 0x0a000002, IPPROTO_UDP);
-	pktgen_udp(&p, 1, 2);
-	return pktgen_finish(ctx, &p);
+	return build_small_udp(ctx);
 }
 
 SETUP(counting_disabled)

@@ -50,7 +50,14 @@ export function configFlags(opts: Pick<AgentOptions, "node" | "sets">): string[]
   return [...(opts.sets ?? []), ...(opts.node ? [`node.name=${opts.node}`] : [])];
 }
 
-export async function loadAgentConfig(opts: AgentOptions): Promise<LoadedConfig> {
+/**
+ * The config an agent with these options runs with. `requireNode: false` serves views that need
+ * no node name (`hypha config --offline`).
+ */
+export async function loadAgentConfig(
+  opts: AgentOptions,
+  { requireNode = true } = {},
+): Promise<LoadedConfig> {
   const plugins = opts.plugins ?? PLUGINS;
   const loaded = await loadConfig({
     ...(opts.denoJson ? { denoJson: opts.denoJson } : {}),
@@ -58,7 +65,7 @@ export async function loadAgentConfig(opts: AgentOptions): Promise<LoadedConfig>
     flags: configFlags(opts),
     pluginSchemas: Object.fromEntries(plugins.map((p) => [p.id, p.config])),
   });
-  if (!loaded.config.node.name) {
+  if (requireNode && !loaded.config.node.name) {
     throw new ConfigError([{
       path: "node.name",
       message: "is required to run the agent (--node NAME or node.name in the node file)",

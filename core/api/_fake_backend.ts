@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { AdminBackend } from "./backend.ts";
 import { NotFoundError } from "./errors.ts";
-import type { PluginStatus } from "../plugin/host.ts";
+import { PluginError, type PluginStatus } from "../plugin/host.ts";
 
 export function fakeBackend(
   overrides: Partial<AdminBackend> = {},
@@ -41,12 +41,7 @@ export function fakeBackend(
     plugins: () => [plugin("demo")],
     enablePlugin: (id) => {
       if (id !== "demo") {
-        return Promise.reject(
-          Object.assign(new Error(`Unknown plugin "${id}"`), {
-            name: "PluginError",
-            code: "unknown",
-          }),
-        );
+        return Promise.reject(new PluginError(id, `Unknown plugin "${id}"`, "unknown"));
       }
       enabled.add(id);
       return Promise.resolve();

@@ -1,6 +1,8 @@
 // The admin API: a Hono app built from an AdminBackend. Route groups live in routes/; domain
 // errors become JSON in one onError.
 import { Hono } from "hono";
+import { ConfigError } from "../config/errors.ts";
+import { PluginError } from "../plugin/host.ts";
 import type { AdminBackend } from "./backend.ts";
 import { ApiError, errorBody } from "./errors.ts";
 import { openapi } from "./openapi.ts";
@@ -48,8 +50,8 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
     if (err instanceof ApiError) {
       return c.json(errorBody(err.code, err.message, err.field), err.status);
     }
-    if (err.name === "PluginError") {
-      const code = (err as Error & { code: keyof typeof PLUGIN_ERROR_STATUS }).code;
+    if (err instanceof PluginError) {
+      const code = err.code;
       const status = PLUGIN_ERROR_STATUS[code] ?? 500;
       return c.json(
         errorBody(
@@ -59,7 +61,7 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
         status,
       );
     }
-    if (err.name === "ConfigError") return c.json(errorBody("invalid", err.message), 400);
+    if (err instanceof ConfigError) return c.json(errorBody("invalid", err.message), 400);
     console.error(`api: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
     return c.json(errorBody("internal", err.message), 500);
   });

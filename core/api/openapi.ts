@@ -8,6 +8,22 @@ const json = (schema: Record<string, unknown>, description = "OK") => ({
 const error = { $ref: "#/components/responses/Error" };
 const obj = (properties: Record<string, unknown>) => ({ type: "object", properties });
 
+function pluginToggle(summary: string, extra: Record<number, unknown> = {}) {
+  return {
+    post: {
+      summary,
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+      responses: {
+        200: json(obj({ plugin: { type: "object" } })),
+        400: error,
+        404: error,
+        409: error,
+        ...extra,
+      },
+    },
+  };
+}
+
 export const openapi = {
   openapi: "3.1.0",
   info: {
@@ -116,31 +132,8 @@ export const openapi = {
         responses: { 200: json(obj({ plugins: { type: "array" } })) },
       },
     },
-    "/v1/plugins/{id}/enable": {
-      post: {
-        summary: "Start a plugin at runtime",
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        responses: {
-          200: json(obj({ plugin: { type: "object" } })),
-          400: error,
-          404: error,
-          409: error,
-          500: error,
-        },
-      },
-    },
-    "/v1/plugins/{id}/disable": {
-      post: {
-        summary: "Stop a plugin at runtime",
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        responses: {
-          200: json(obj({ plugin: { type: "object" } })),
-          400: error,
-          404: error,
-          409: error,
-        },
-      },
-    },
+    "/v1/plugins/{id}/enable": pluginToggle("Start a plugin at runtime", { 500: error }),
+    "/v1/plugins/{id}/disable": pluginToggle("Stop a plugin at runtime"),
     "/v1/plugins/{id}/{path}": {
       description: "Routes a running plugin mounts (see each plugin's documentation).",
       get: {

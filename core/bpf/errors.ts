@@ -1,50 +1,33 @@
 // Typed errors for everything core/bpf does. Each says what was being done, wraps the errno and,
 // where it helps, how to fix it.
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  7: "E2BIG",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  22: "EINVAL",
-  24: "EMFILE",
-  28: "ENOSPC",
-  34: "ERANGE",
-  38: "ENOSYS",
-  95: "EOPNOTSUPP",
-  524: "ENOTSUPP",
-};
-
-const ERRNO_TEXT: Record<number, string> = {
-  1: "operation not permitted",
-  2: "no such file or entry",
-  7: "argument list too long",
-  9: "bad file descriptor",
-  11: "resource temporarily unavailable",
-  12: "out of memory",
-  13: "permission denied",
-  16: "device or resource busy",
-  17: "already exists",
-  19: "no such device",
-  22: "invalid argument",
-  28: "no space left (map full?)",
-  38: "function not implemented",
-  95: "operation not supported",
-  524: "operation not supported",
+/** errno -> [symbolic name, what it means for a BPF operation]. */
+const ERRNOS: Record<number, [string, string]> = {
+  1: ["EPERM", "operation not permitted"],
+  2: ["ENOENT", "no such file or entry"],
+  3: ["ESRCH", "no such process"],
+  4: ["EINTR", "interrupted"],
+  7: ["E2BIG", "argument list too long"],
+  9: ["EBADF", "bad file descriptor"],
+  11: ["EAGAIN", "resource temporarily unavailable"],
+  12: ["ENOMEM", "out of memory"],
+  13: ["EACCES", "permission denied"],
+  14: ["EFAULT", "bad address"],
+  16: ["EBUSY", "device or resource busy"],
+  17: ["EEXIST", "already exists"],
+  19: ["ENODEV", "no such device"],
+  20: ["ENOTDIR", "not a directory"],
+  22: ["EINVAL", "invalid argument"],
+  24: ["EMFILE", "too many open files"],
+  28: ["ENOSPC", "no space left (map full?)"],
+  34: ["ERANGE", "out of range"],
+  38: ["ENOSYS", "function not implemented"],
+  95: ["EOPNOTSUPP", "operation not supported"],
+  524: ["ENOTSUPP", "operation not supported"],
 };
 
 export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  return ERRNOS[errno]?.[0] ?? `errno ${errno}`;
 }
 
 /** Any failure of a BPF operation: `op` says what was being done, `errno` is positive. */
@@ -55,7 +38,7 @@ export class BpfError extends Error {
     readonly errno: number,
     detail?: string,
   ) {
-    const text = ERRNO_TEXT[errno] ?? "failed";
+    const text = ERRNOS[errno]?.[1] ?? "failed";
     super(`${op}: ${text} (${errnoName(errno)})${detail ? `: ${detail}` : ""}`);
   }
 }

@@ -196,9 +196,9 @@ export class BpfObject implements Disposable {
   rawMap(name: string): BpfMap<Uint8Array, Uint8Array> {
     const spec = this.maps().find((m) => m.name === name);
     if (!spec) throw new BpfError(`finding map "${name}" in "${this.name}"`, 2);
-    const typeId = [...this.#mapPtrs()].find(([, n]) => n === name)![0];
+    const mapPtr = [...this.#mapPtrs()].find(([, n]) => n === name)![0];
     const valueSize = userValueSize({
-      typeId: lib().bpf.bpf_map__type(typeId),
+      typeId: lib().bpf.bpf_map__type(mapPtr),
       valueSize: spec.valueSize,
     });
     return this.map(name, bytes(spec.keySize), bytes(valueSize));

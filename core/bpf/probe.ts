@@ -105,17 +105,19 @@ function loadTrivialProgram(progType: number): number {
   return lib().bpf.bpf_prog_load(progType, cstr("hypha_probe"), cstr("GPL"), insns, 2n, null);
 }
 
+/** Mount points of filesystems of type `fsType`, from /proc/mounts (none without /proc). */
+function mountsOf(fsType: string): string[] {
+  try {
+    return readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" "))
+      .filter((f) => f[2] === fsType && f[1]).map((f) => f[1]!);
+  } catch {
+    return [];
+  }
+}
+
 /** The cgroup v2 mount point (hybrid layouts mount it at /sys/fs/cgroup/unified). */
 export function cgroupV2Mount(): string | undefined {
-  try {
-    for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
-      const [, mountPoint, fsType] = line.split(" ");
-      if (fsType === "cgroup2" && mountPoint) return mountPoint;
-    }
-  } catch {
-    // no /proc: fall through
-  }
-  return undefined;
+  return mountsOf("cgroup2")[0];
 }
 
 function probeCgroupV2(): Feature {
@@ -140,12 +142,7 @@ function probeBpffs(): Feature {
 
 /** Mount points of bpf filesystems. */
 export function bpffsMounts(): string[] {
-  try {
-    return readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" "))
-      .filter((f) => f[2] === "bpf" && f[1]).map((f) => f[1] as string);
-  } catch {
-    return [];
-  }
+  return mountsOf("bpf");
 }
 
 function probeModule(module: string, name: string, config: string): Feature {

@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { ApiClient, type Target } from "../api/client.ts";
 import type { ConfigRow, CounterRow, DatapathStatus, MapRow, NodeStatus } from "../api/backend.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
-import { ConfigError, describeConfig, loadConfig } from "../config/mod.ts";
-import { PLUGINS } from "../plugins_registry.ts";
-import { cleanupNode, configFlags, derivePaths, loadAgentConfig, runAgent } from "../agent/mod.ts";
+import { ConfigError, describeConfig } from "../config/mod.ts";
+import { cleanupNode, derivePaths, loadAgentConfig, runAgent } from "../agent/mod.ts";
 import type { PluginStatus } from "../plugin/host.ts";
 import { VERSION } from "../version.ts";
 import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
@@ -153,15 +152,7 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
     case "config":
       if (p.booleans.has("offline")) {
         // Works without an agent and without a node name: what the agent would run with.
-        const opts = agentOptions(p);
-        const rows = describeConfig(
-          await loadConfig({
-            flags: configFlags(opts),
-            ...(opts.configFile ? { nodeFile: opts.configFile } : {}),
-            ...(opts.denoJson ? { denoJson: opts.denoJson } : {}),
-            pluginSchemas: Object.fromEntries(PLUGINS.map((x) => [x.id, x.config])),
-          }),
-        );
+        const rows = describeConfig(await loadAgentConfig(agentOptions(p), { requireNode: false }));
         show({ config: rows }, () => configTable(rows));
         return 0;
       }
