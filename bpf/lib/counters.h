@@ -76,6 +76,20 @@ __always_inline_hypha struct ifcounter_value *counter_slot(__u32 ifindex, __u8 d
 	return bpf_map_lookup_elem(&hypha_ifcounters, &key);
 }
 
+/* Counts a drop by reason on any interface, registered or not (endpoint veths are not in
+ * hypha_devices, and a drop must never go uncounted). */
+__always_inline_hypha void count_drop(__u32 ifindex, __u8 direction, __u16 reason)
+{
+	struct ifdrop_key dk = { .ifindex = ifindex, .direction = direction, .reason = reason };
+	__u64 *n = bpf_map_lookup_elem(&hypha_ifdrops, &dk);
+	if (n) {
+		*n += 1;
+	} else {
+		__u64 one = 1;
+		bpf_map_update_elem(&hypha_ifdrops, &dk, &one, BPF_NOEXIST);
+	}
+}
+
 /* Counts one packet of `len` bytes; `drop_reason` 0 means not dropped. */
 __always_inline_hypha void count_packet(__u32 ifindex, __u8 direction, __u32 len,
 					__u16 drop_reason)
@@ -91,17 +105,17 @@ __always_inline_hypha void count_packet(__u32 ifindex, __u8 direction, __u32 len
 		if (drop_reason)
 			v->drops++;
 	}
-	if (drop_reason) {
-		struct ifdrop_key dk = { .ifindex = ifindex, .direction = direction,
-					 .reason = drop_reason };
-		__u64 *n = bpf_map_lookup_elem(&hypha_ifdrops, &dk);
-		if (n) {
-			*n += 1;
-		} else {
-			__u64 one = 1;
-			bpf_map_update_elem(&hypha_ifdrops, &dk, &one, BPF_NOEXIST);
-		}
-	}
+	if (drop_reason)
+		count_drop(ifindex, direction, drop_reason);
+}
+
+/* Turns a stage result (a TC verdict, or -DROP_*) into a verdict, counting drops by reason. */
+__always_inline_hypha int stage_verdict(struct __sk_buff *skb, int ret, __u8 direction)
+{
+	if (ret >= 0)
+		return ret;
+	count_drop(skb->ifindex, direction, (__u16)-ret);
+	return TC_ACT_SHOT;
 }
 
 #endif /* HYPHA_COUNTERS_H */

@@ -5,6 +5,7 @@
  *
  * Consumers (keep this list current):
  *   - bpf/lib/counters.h       counts drops per (ifindex, direction, reason)
+ *   - bpf/bpf_lxc.c, bpf/bpf_host.c, bpf/bpf_overlay.c  return them from forwarding stages
  *   - scripts/gen_codecs.ts    generates core/bpf/generated/drop_reasons.ts from this enum's BTF
  *   - core/datapath/host.ts    names reasons in counters, the API and /metrics
  */
@@ -22,6 +23,9 @@ enum hypha_drop_reason {
 	DROP_FRAG_NOT_FOUND = 137, /* a non-first fragment without its first one */
 	DROP_TTL_EXCEEDED = 138,   /* TTL / hop limit reached zero */
 	DROP_MAP_FULL = 139,       /* a map needed to forward the packet is full */
+	DROP_INVALID_SOURCE = 140, /* a pod sent from an address that is not its own */
+	DROP_NAT_NO_PORT = 141,    /* masquerade found no free port for the flow */
+	DROP_NO_TUNNEL_ENDPOINT = 142, /* tunnel mode, but no node owns the destination */
 };
 
 /* Keeps the enum in the object's BTF even when no program references every value. */

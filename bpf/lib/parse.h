@@ -3,6 +3,7 @@
  * Contract: every accessor checks against data_end and returns a negative DROP_* reason when the
  * packet is too short, so callers never read past the packet. Offsets are from the Ethernet
  * header. IPv6 extension headers are not walked yet (the next header is taken as L4).
+ * parse_tuple() then reads the flow (addresses, ports, TCP flags) of an IP packet.
  */
 #ifndef HYPHA_PARSE_H
 #define HYPHA_PARSE_H
@@ -16,6 +17,18 @@ struct hypha_packet {
 	__u8 pad;
 	__u32 l4_off;
 };
+
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_ECHO_REPLY 0
+#define ICMPV6_ECHO_REQUEST 128
+#define ICMPV6_ECHO_REPLY 129
+
+__always_inline_hypha int icmp_is_echo(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == ICMP_ECHO_REQUEST || type == ICMP_ECHO_REPLY;
+	return type == ICMPV6_ECHO_REQUEST || type == ICMPV6_ECHO_REPLY;
+}
 
 /* Parses Ethernet and IP headers. Returns 0, or -DROP_* when the packet is malformed. */
 __always_inline_hypha int parse_packet(struct __sk_buff *skb, struct hypha_packet *pkt)
@@ -64,6 +77,86 @@ __always_inline_hypha int parse_packet(struct __sk_buff *skb, struct hypha_packe
 	}
 	if (pkt->l4_off > 0xffff || data + pkt->l4_off + need > data_end)
 		return -DROP_INVALID_PACKET;
+	return 0;
+}
+
+/* The flow a packet belongs to. Addresses and ports in network order; an IPv4 address occupies
+ * word 0 of the 4-word arrays (the rest zero), matching the map keys. ICMP echo requests and
+ * replies carry the echo id in both sport and dport, so a reply matches its request reversed;
+ * other ICMP messages have ports 0. */
+struct hypha_tuple {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+	__u8 tcp_flags;
+	__u8 ttl; /* TTL or hop limit as received */
+};
+
+#define TCP_F_FIN 0x01
+#define TCP_F_SYN 0x02
+#define TCP_F_RST 0x04
+#define TCP_F_ACK 0x10
+
+/* Fills `t` from a packet parse_packet() accepted as IPv4 or IPv6. Returns 0 or -DROP_*. */
+__always_inline_hypha int parse_tuple(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				      struct hypha_tuple *t)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->proto = pkt->l4_proto;
+	if (pkt->l3_proto == ETH_P_IP) {
+		struct iphdr *ip = data + sizeof(struct ethhdr);
+		if ((void *)(ip + 1) > data_end)
+			return -DROP_INVALID_PACKET;
+		t->family = 4;
+		t->saddr[0] = ip->saddr;
+		t->daddr[0] = ip->daddr;
+		t->ttl = ip->ttl;
+	} else if (pkt->l3_proto == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+		if ((void *)(ip6 + 1) > data_end)
+			return -DROP_INVALID_PACKET;
+		t->family = 6;
+		__builtin_memcpy(t->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6->daddr, 16);
+		t->ttl = ip6->hop_limit;
+	} else {
+		return -DROP_UNKNOWN_L3;
+	}
+
+	__u32 off = pkt->l4_off;
+	if (off > 0xffff)
+		return -DROP_INVALID_PACKET;
+	__u8 *l4 = data + off;
+	switch (t->proto) {
+	case IPPROTO_TCP:
+		if (l4 + 14 > (__u8 *)data_end)
+			return -DROP_INVALID_PACKET;
+		t->sport = *(__u16 *)l4;
+		t->dport = *(__u16 *)(l4 + 2);
+		t->tcp_flags = l4[13];
+		break;
+	case IPPROTO_UDP:
+		if (l4 + 4 > (__u8 *)data_end)
+			return -DROP_INVALID_PACKET;
+		t->sport = *(__u16 *)l4;
+		t->dport = *(__u16 *)(l4 + 2);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (l4 + 8 > (__u8 *)data_end)
+			return -DROP_INVALID_PACKET;
+		if (icmp_is_echo(t->proto, l4[0])) {
+			t->sport = *(__u16 *)(l4 + 4);
+			t->dport = t->sport;
+		}
+		break;
+	}
 	return 0;
 }
 

@@ -3,8 +3,8 @@
  * Contract: build a packet in a struct pktgen (stack buffer of PKTGEN_MAX bytes) with the push
  * helpers, in order (Ethernet, then IPv4 or IPv6, then TCP/UDP/ICMP, then payload), and write it
  * into the skb with pktgen_finish(). Lengths and checksums of the IP header are filled in by
- * pktgen_finish (IPv4 header checksum computed; L4 checksums are left 0, which the datapath under
- * test does not verify). Addresses and ports are given in host byte order.
+ * pktgen_finish (the IPv4 header checksum and, for IPv4, the TCP/UDP/ICMP checksum; IPv6 L4
+ * checksums are left 0). Addresses and ports are given in host byte order.
  */
 #ifndef HYPHA_PKTGEN_H
 #define HYPHA_PKTGEN_H
@@ -136,6 +136,30 @@ static __always_inline __u16 pktgen_csum(const __u8 *b, __u32 n)
 	return bpf_htons((__u16)~sum);
 }
 
+/* The TCP/UDP/ICMP checksum of an IPv4 packet in the builder (pseudo header for TCP/UDP). */
+static __always_inline __u16 pktgen_l4_csum_v4(const struct pktgen *p)
+{
+	__u32 sum = 0, l4_len = p->len - p->l4_off;
+	const __u8 *ip = p->buf + sizeof(struct ethhdr);
+	if (p->l4_proto != IPPROTO_ICMP) {
+		for (__u32 i = 12; i < 20; i += 2)
+			sum += ((__u32)ip[i] << 8) | ip[i + 1];
+		sum += p->l4_proto + l4_len;
+	}
+	for (__u32 i = 0; i < PKTGEN_MAX; i += 2) {
+		__u32 at = p->l4_off + i;
+		if (i >= l4_len || at >= PKTGEN_MAX)
+			break;
+		__u32 hi = p->buf[at];
+		__u32 lo = (i + 1 < l4_len && at + 1 < PKTGEN_MAX) ? p->buf[at + 1] : 0;
+		sum += (hi << 8) | lo;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	__u16 csum = bpf_htons((__u16)~sum);
+	return (p->l4_proto == IPPROTO_UDP && csum == 0) ? 0xffff : csum;
+}
+
 /* Fixes up lengths and the IPv4 checksum, resizes the skb and writes the packet into it. */
 static __always_inline int pktgen_finish(struct __sk_buff *ctx, struct pktgen *p)
 {
@@ -155,6 +179,15 @@ static __always_inline int pktgen_finish(struct __sk_buff *ctx, struct pktgen *p
 	    p->l4_off < PKTGEN_MAX - sizeof(struct udphdr)) {
 		struct udphdr *udp = (void *)(p->buf + p->l4_off);
 		udp->len = bpf_htons(len - p->l4_off);
+	}
+	/* L4 checksums (IPv4): zeroed, then computed over the finished header and payload */
+	__u32 csum_at = p->l4_proto == IPPROTO_TCP ? 16 : p->l4_proto == IPPROTO_UDP ? 6 : 2;
+	if (p->l3_proto == ETH_P_IP && p->l4_off + csum_at + 2 <= len &&
+	    p->l4_off + csum_at + 2 <= PKTGEN_MAX &&
+	    (p->l4_proto == IPPROTO_TCP || p->l4_proto == IPPROTO_UDP || p->l4_proto == IPPROTO_ICMP)) {
+		__u16 *field = (__u16 *)(p->buf + p->l4_off + csum_at);
+		*field = 0;
+		*field = pktgen_l4_csum_v4(p);
 	}
 	if (bpf_skb_change_tail(ctx, len, 0))
 		return -1;

@@ -12,6 +12,9 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   137: "FRAG_NOT_FOUND",
   138: "TTL_EXCEEDED",
   139: "MAP_FULL",
+  140: "INVALID_SOURCE",
+  141: "NAT_NO_PORT",
+  142: "NO_TUNNEL_ENDPOINT",
 };
 
 /** The name of a drop reason code, or `UNKNOWN_<code>` for a code this build does not know. */

@@ -1,0 +1,170 @@
+/* nat.h — masquerading: pod traffic that leaves the cluster is SNATed to the node's IPv4
+ * address at the uplink, and the replies are translated back.
+ *
+ * Contract: each translated flow has two entries in hypha_snat, created together: the egress
+ * entry (the pod's original tuple, CT_EGRESS) holds the node address and port it was given;
+ * the ingress entry (the reply tuple as it arrives from outside, CT_INGRESS) holds the pod's
+ * address and port. Ports come from [nat_port_min, nat_port_max] of hypha_config, outside the
+ * kernel's ephemeral range by default so they never collide with the node's own sockets. The
+ * ICMP echo id is translated like a port. IPv4 only (IPv6 pod addresses are expected to be
+ * routable). Entries expire like conntrack entries and the agent garbage-collects them.
+ */
+#ifndef HYPHA_NAT_H
+#define HYPHA_NAT_H
+
+#include "common.h"
+#include "config.h"
+#include "conntrack.h"
+#include "drop.h"
+#include "l3.h"
+#include "parse.h"
+
+#ifndef HYPHA_NAT_SIZE
+#define HYPHA_NAT_SIZE 131072
+#endif
+#define NAT_PORT_TRIES 16
+
+struct nat_entry {
+	__u32 to_addr[4]; /* network order */
+	__u16 to_port;    /* network order */
+	__u16 pad;
+	__u32 pad2;
+	__u64 expires; /* CLOCK_BOOTTIME ns */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct ct_key);
+	__type(value, struct nat_entry);
+	__uint(max_entries, HYPHA_NAT_SIZE);
+} hypha_snat SEC(".maps");
+
+__always_inline_hypha void nat_refresh(struct nat_entry *e, const struct hypha_tuple *t, __u64 now)
+{
+	__u64 expires = now + ct_lifetime(t, CT_F_SEEN_REPLY) * NS_PER_SEC;
+	if (expires > e->expires + CT_REFRESH_NS)
+		e->expires = expires;
+}
+
+/* Offsets of the source/destination port (or ICMP echo id) of the packet. */
+__always_inline_hypha __u32 port_off(const struct hypha_tuple *t, __u32 l4_off, int dest)
+{
+	if (t->proto == IPPROTO_ICMP)
+		return l4_off + 4;
+	return l4_off + (dest ? 2 : 0);
+}
+
+__always_inline_hypha int nat_translatable(const struct hypha_tuple *t)
+{
+	return t->family == 4 && (t->proto == IPPROTO_TCP || t->proto == IPPROTO_UDP ||
+				  (t->proto == IPPROTO_ICMP && t->sport));
+}
+
+/* Finds or creates the translation of an outgoing flow; returns 0 and fills `out`. */
+__always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
+						const struct node_config *cfg,
+						struct nat_entry *out)
+{
+	struct ct_key key;
+	__u64 now = hypha_now();
+
+	ct_key_from(&key, t, CT_EGRESS, 0);
+	struct nat_entry *e = bpf_map_lookup_elem(&hypha_snat, &key);
+	if (e) {
+		nat_refresh(e, t, now);
+		*out = *e;
+		return 0;
+	}
+
+	__u16 min = cfg->nat_port_min, max = cfg->nat_port_max;
+	if (!min || max < min)
+		return -DROP_NAT_NO_PORT;
+	__u32 span = (__u32)max - min + 1;
+	__u16 orig = bpf_ntohs(t->sport);
+	struct nat_entry reverse = { .to_port = t->sport, .expires = now + CT_LIFETIME_SYN * NS_PER_SEC };
+	__builtin_memcpy(reverse.to_addr, t->saddr, 16);
+	struct ct_key rkey = {
+		.sport = t->dport,
+		.proto = t->proto,
+		.family = 4,
+		.dir = CT_INGRESS,
+	};
+	__builtin_memcpy(rkey.saddr, t->daddr, 16);
+	rkey.daddr[0] = cfg->node_ipv4;
+
+	__u16 port = 0;
+	for (int i = 0; i < NAT_PORT_TRIES; i++) {
+		__u16 candidate = (i == 0 && orig >= min && orig <= max)
+					  ? orig
+					  : (__u16)(min + bpf_get_prandom_u32() % span);
+		rkey.dport = bpf_htons(candidate);
+		if (t->proto == IPPROTO_ICMP)
+			rkey.sport = rkey.dport; /* echo id in both */
+		if (bpf_map_update_elem(&hypha_snat, &rkey, &reverse, BPF_NOEXIST) == 0) {
+			port = candidate;
+			break;
+		}
+	}
+	if (!port)
+		return -DROP_NAT_NO_PORT;
+
+	struct nat_entry forward = { .to_port = bpf_htons(port), .expires = reverse.expires };
+	forward.to_addr[0] = cfg->node_ipv4;
+	if (bpf_map_update_elem(&hypha_snat, &key, &forward, BPF_ANY)) {
+		bpf_map_delete_elem(&hypha_snat, &rkey);
+		return -DROP_MAP_FULL;
+	}
+	*out = forward;
+	return 0;
+}
+
+/* SNATs an outgoing IPv4 packet of a local pod to the node address. */
+__always_inline_hypha int snat_v4(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				  const struct hypha_tuple *t, const struct node_config *cfg)
+{
+	struct nat_entry to;
+	int ret = snat_lookup_or_create(t, cfg, &to);
+	if (ret)
+		return ret;
+	ret = rewrite_ipv4_addr(skb, IPV4_SADDR_OFF, t->proto, pkt->l4_off, t->saddr[0],
+				to.to_addr[0]);
+	if (ret)
+		return ret;
+	if (to.to_port != t->sport)
+		ret = rewrite_l4_port(skb, port_off(t, pkt->l4_off, 0), t->proto, pkt->l4_off,
+				      t->sport, to.to_port);
+	return ret;
+}
+
+/* Translates a reply arriving for the node address back to the pod. Returns 1 when the packet
+ * was translated (and updates `t` to the pod's tuple), 0 when it is not a masqueraded flow. */
+__always_inline_hypha int rev_snat_v4(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				      struct hypha_tuple *t)
+{
+	struct ct_key key;
+	ct_key_from(&key, t, CT_INGRESS, 0);
+	struct nat_entry *e = bpf_map_lookup_elem(&hypha_snat, &key);
+	if (!e)
+		return 0;
+	nat_refresh(e, t, hypha_now());
+	__u32 to_addr = e->to_addr[0];
+	__u16 to_port = e->to_port;
+	int ret = rewrite_ipv4_addr(skb, IPV4_DADDR_OFF, t->proto, pkt->l4_off, t->daddr[0],
+				    to_addr);
+	if (ret)
+		return ret;
+	/* ICMP: the echo id sits at the same offset in requests and replies */
+	if (to_port != t->dport) {
+		ret = rewrite_l4_port(skb, port_off(t, pkt->l4_off, 1), t->proto, pkt->l4_off,
+				      t->dport, to_port);
+		if (ret)
+			return ret;
+	}
+	t->daddr[0] = to_addr;
+	t->dport = to_port;
+	if (t->proto == IPPROTO_ICMP)
+		t->sport = to_port;
+	return 1;
+}
+
+#endif /* HYPHA_NAT_H */

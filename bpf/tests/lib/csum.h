@@ -1,0 +1,73 @@
+/* csum.h — checksum verification for CHECK programs: a translated packet must still carry
+ * valid IPv4 and L4 checksums.
+ *
+ * Contract: offsets are within the CHECK input (after the 4-byte verdict, see test.h); packets
+ * are at most PKTGEN_MAX bytes. Return 1 when the checksum verifies.
+ */
+#ifndef HYPHA_CSUM_H
+#define HYPHA_CSUM_H
+
+#include "common.h"
+#include "pktgen.h"
+#include "test.h"
+
+#define CSUM_BUF 256 /* >= PKTGEN_MAX, a power of two so indexes can be masked */
+
+/* Adds bytes [start, start + n) of a CSUM_BUF-byte buffer as big-endian 16-bit words. */
+static __always_inline __u32 csum_add_range(const __u8 *b, __u32 start, __u32 n, __u32 sum)
+{
+	for (__u32 i = 0; i < CSUM_BUF; i += 2) {
+		if (i >= n)
+			break;
+		__u32 hi = b[(start + i) & (CSUM_BUF - 1)];
+		__u32 lo = i + 1 < n ? b[(start + i + 1) & (CSUM_BUF - 1)] : 0;
+		sum += (hi << 8) | lo;
+	}
+	return sum;
+}
+
+static __always_inline __u16 csum_fold16(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* The IPv4 header of the checked packet sums to 0xffff. */
+static __always_inline int test_ipv4_csum_ok(struct __sk_buff *ctx)
+{
+	__u8 hdr[CSUM_BUF] = {};
+	if (bpf_skb_load_bytes(ctx, TEST_PKT_OFF + 14, hdr, 20))
+		return 0;
+	return csum_fold16(csum_add_range(hdr, 0, 20, 0)) == 0xffff;
+}
+
+/* TCP, UDP or ICMP checksum of an IPv4 packet (UDP 0 = none counts as valid). */
+static __always_inline int test_l4_csum_ok(struct __sk_buff *ctx)
+{
+	__u8 buf[CSUM_BUF] = {};
+	__u32 len = ctx->len - TEST_PKT_OFF;
+	if (len > PKTGEN_MAX || len < 34)
+		return 0;
+	if (bpf_skb_load_bytes(ctx, TEST_PKT_OFF, buf, 34))
+		return 0;
+	for (__u32 off = 34; off < PKTGEN_MAX; off++) {
+		if (off >= len)
+			break;
+		if (bpf_skb_load_bytes(ctx, TEST_PKT_OFF + off, buf + (off & (CSUM_BUF - 1)), 1))
+			return 0;
+	}
+	__u8 proto = buf[23];
+	__u32 l4_len = len - 34;
+	__u32 sum = 0;
+	if (proto == IPPROTO_UDP && buf[34 + 6] == 0 && buf[34 + 7] == 0)
+		return 1;
+	if (proto != IPPROTO_ICMP) {
+		sum = csum_add_range(buf, 26, 8, 0); /* source and destination address */
+		sum += proto + l4_len;
+	}
+	sum = csum_add_range(buf, 34, l4_len, sum);
+	return csum_fold16(sum) == 0xffff;
+}
+
+#endif /* HYPHA_CSUM_H */
