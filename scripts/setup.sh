@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 iputils-ping gcc libc6-dev make procps)
+DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 iputils-ping gcc libc6-dev make procps
+  util-linux etcd-server etcd-client iperf3 containernetworking-plugins)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -25,5 +26,7 @@ if [[ "$(cat node_modules/.hypha-lock 2>/dev/null)" != "$lock_sum" ]]; then
   echo "$lock_sum" >node_modules/.hypha-lock
 fi
 
-# eBPF objects are built from bpf/ (clang) and embedded by the compile task.
+# eBPF objects are built from bpf/ (clang) and embedded by the compile task; the test and
+# benchmark tools (tests/tools, gcc) next to them.
 scripts/deno task -q build:bpf
+scripts/deno task -q build:tools

@@ -19,11 +19,14 @@ import {
   type IfdropKey,
   MAPS,
 } from "../bpf/generated/host.ts";
-import { jsonSafe } from "../json_safe.ts";
 import type { OwnedMap } from "../plugin/plugin.ts";
 import { reconcileMap, type ReconcileResult } from "../reconcile/map_reconciler.ts";
 import type { Device } from "../agent/devices.ts";
+import { ClusterMaps, ownedMap } from "./cluster_maps.ts";
 import { type AttachmentStatus, type AttachResult, TcAttachments } from "./tc_attachments.ts";
+
+/** Attachment managers (pin prefixes) of every hypha datapath object, for cleanup. */
+export const ATTACHMENT_PREFIXES = ["tc", "lxc", "ovl"];
 
 const DIRECTIONS: TcDirection[] = ["ingress", "egress"];
 const PROGRAMS: Record<TcDirection, string> = {
@@ -63,6 +66,7 @@ export class HostDatapath implements Disposable {
   readonly #drops: BpfMap<IfdropKey, bigint[]>;
   readonly #attachments: TcAttachments;
   readonly #dirs: HostDirs;
+  readonly clusterMaps: ClusterMaps;
   #names = new Map<number, string>();
 
   private constructor(obj: BpfObject, dirs: HostDirs, mode: TcMode) {
@@ -82,6 +86,7 @@ export class HostDatapath implements Disposable {
       codec.perCpu(m.hypha_ifdrops.value, cpus),
     );
     this.#attachments = new TcAttachments(dirs, mode);
+    this.clusterMaps = new ClusterMaps(obj, dirs.mapsDir);
   }
 
   /** Opens and loads bpf_host.o, reusing the maps pinned in `dirs.mapsDir`. */
@@ -179,29 +184,17 @@ export class HostDatapath implements Disposable {
       ["hypha_ifcounters", this.#counters as BpfMap<unknown, unknown>],
       ["hypha_ifdrops", this.#drops as BpfMap<unknown, unknown>],
     ];
-    return maps.map(([name, map]) => ({
-      name,
-      type: map.info.type,
-      keySize: map.info.keySize,
-      valueSize: map.info.valueSize,
-      maxEntries: map.info.maxEntries,
-      pinned: join(this.#dirs.mapsDir, name),
-      count: () => map.count(),
-      dump: (limit: number) => {
-        const out: Array<{ key: unknown; value: unknown }> = [];
-        for (const [key, value] of map.entries()) {
-          if (out.length >= limit) break;
-          out.push({ key: jsonSafe(key), value: jsonSafe(value) });
-        }
-        return out;
-      },
-    }));
+    return [
+      ...maps.map(([name, map]) => ownedMap(name, map, join(this.#dirs.mapsDir, name))),
+      ...this.clusterMaps.ownedMaps(),
+    ];
   }
 
   close(): void {
     this.#devices.close();
     this.#counters.close();
     this.#drops.close();
+    this.clusterMaps.close();
     this.#obj.close(); // programs stay alive through their pinned links
   }
 
@@ -212,8 +205,10 @@ export class HostDatapath implements Disposable {
   /** Removes everything the host datapath put in the kernel for this node. */
   static cleanup(dirs: HostDirs): string[] {
     const removed: string[] = [];
-    const detached = new TcAttachments(dirs, "auto").detachAll();
-    if (detached) removed.push(`${detached} tc attachment(s)`);
+    for (const prefix of ATTACHMENT_PREFIXES) {
+      const detached = new TcAttachments(dirs, "auto", prefix).detachAll();
+      if (detached) removed.push(`${detached} ${prefix} attachment(s)`);
+    }
     try {
       Deno.removeSync(dirs.pinDir, { recursive: true });
       removed.push(dirs.pinDir);

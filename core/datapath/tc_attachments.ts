@@ -40,17 +40,22 @@ export interface AttachResult {
   errors: Array<{ ifname: string; direction: TcDirection; message: string }>;
 }
 
-const PIN_PREFIX = "tc_";
-
 export class TcAttachments {
   readonly #linksDir: string;
   readonly #filtersFile: string;
   readonly #mode: TcMode;
+  readonly #prefix: string;
 
-  constructor(dirs: { pinDir: string; stateDir: string }, mode: TcMode) {
+  /**
+   * `prefix` names this manager's pins (`<prefix>_<ifname>_<direction>`) and clsact record, so
+   * several managers (node devices, endpoints, the tunnel device) share one pin directory
+   * without touching each other's attachments.
+   */
+  constructor(dirs: { pinDir: string; stateDir: string }, mode: TcMode, prefix = "tc") {
     this.#linksDir = join(dirs.pinDir, "links");
-    this.#filtersFile = join(dirs.stateDir, "tc_filters.json");
+    this.#filtersFile = join(dirs.stateDir, `${prefix}_filters.json`);
     this.#mode = mode;
+    this.#prefix = `${prefix}_`;
   }
 
   /** clsact filters hypha installed: [ifname, direction] pairs. */
@@ -68,7 +73,7 @@ export class TcAttachments {
   }
 
   #pinPath(ifname: string, direction: TcDirection): string {
-    return join(this.#linksDir, `${PIN_PREFIX}${ifname}_${direction}`);
+    return join(this.#linksDir, `${this.#prefix}${ifname}_${direction}`);
   }
 
   /** Makes the attached set equal to `desired`. Interfaces that fail do not stop the others. */
@@ -145,8 +150,62 @@ export class TcAttachments {
   *#pinnedPaths(): Generator<string> {
     if (!existsSync(this.#linksDir)) return;
     for (const e of Deno.readDirSync(this.#linksDir)) {
-      if (e.name.startsWith(PIN_PREFIX)) yield join(this.#linksDir, e.name);
+      if (e.name.startsWith(this.#prefix)) yield join(this.#linksDir, e.name);
     }
+  }
+
+  /**
+   * Attaches (or adopts, or replaces) one attachment without touching the others: for
+   * endpoints, which come and go one at a time. Returns what it did.
+   */
+  attach(want: TcAttachment): "attached" | "replaced" | "unchanged" {
+    Deno.mkdirSync(this.#linksDir, { recursive: true });
+    const [outcome, kind] = this.#ensure(want, this.#pinPath(want.ifname, want.direction));
+    if (kind === "tc") {
+      const filters = this.#filters().filter(([i, d]) =>
+        !(i === want.ifname && d === want.direction)
+      );
+      this.#saveFilters([...filters, [want.ifname, want.direction]]);
+    }
+    return outcome;
+  }
+
+  /** Detaches both directions of one interface (a link whose device is gone is just unpinned). */
+  detachInterface(ifname: string): number {
+    let n = 0;
+    for (const direction of ["ingress", "egress"] as const) {
+      const pin = this.#pinPath(ifname, direction);
+      if (existsSync(pin)) {
+        try {
+          BpfLink.openPinned(pin).detach();
+        } catch {
+          Deno.removeSync(pin); // defunct link of a deleted device
+        }
+        n++;
+      }
+    }
+    const filters = this.#filters();
+    const keep = filters.filter(([i]) => i !== ifname);
+    if (keep.length !== filters.length) {
+      for (const [i, d] of filters) if (i === ifname) n += detachFilter(i, d);
+      this.#saveFilters(keep);
+    }
+    return n;
+  }
+
+  /** Interfaces with a pinned or recorded attachment of this manager. */
+  interfaces(): Set<string> {
+    const out = new Set<string>();
+    for (const path of this.#pinnedPaths()) {
+      out.add(
+        path.slice(path.lastIndexOf("/") + 1 + this.#prefix.length).replace(
+          /_(ingress|egress)$/,
+          "",
+        ),
+      );
+    }
+    for (const [ifname] of this.#filters()) out.add(ifname);
+    return out;
   }
 
   /** What is attached now, for status and the API. */
@@ -155,7 +214,7 @@ export class TcAttachments {
     for (const path of this.#pinnedPaths()) {
       using link = BpfLink.openPinned(path);
       const info = link.info();
-      const ifname = path.slice(path.lastIndexOf("/") + 1 + PIN_PREFIX.length).replace(
+      const ifname = path.slice(path.lastIndexOf("/") + 1 + this.#prefix.length).replace(
         /_(ingress|egress)$/,
         "",
       );

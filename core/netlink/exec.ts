@@ -1,0 +1,74 @@
+// Running iproute2: the netlink edge of hypha. One `ip -batch` process applies a list of
+// changes (in the agent's namespace or, through nsenter, in a pod's), and `ip -j` answers
+// queries as JSON. Every call is bounded by a timeout and its errors name the command that
+// failed and what ip said.
+
+export class NetlinkError extends Error {
+  override name = "NetlinkError";
+  constructor(message: string, readonly stderr = "") {
+    super(message);
+  }
+}
+
+export interface IpOptions {
+  /** Run inside this network namespace (a path such as /var/run/netns/x or /proc/PID/ns/net). */
+  netns?: string;
+  timeoutMs?: number;
+}
+
+const decoder = new TextDecoder();
+
+function command(args: string[], opts: IpOptions): [string, string[]] {
+  return opts.netns ? ["nsenter", [`--net=${opts.netns}`, "--", "ip", ...args]] : ["ip", args];
+}
+
+/** `ip <args>`; returns stdout, throws NetlinkError with ip's message on failure. */
+export async function ip(args: string[], opts: IpOptions = {}): Promise<string> {
+  const [bin, argv] = command(args, opts);
+  const out = await new Deno.Command(bin, {
+    args: argv,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+  }).output();
+  if (!out.success) {
+    const stderr = decoder.decode(out.stderr).trim();
+    throw new NetlinkError(`ip ${args.join(" ")}: ${stderr || `exit ${out.code}`}`, stderr);
+  }
+  return decoder.decode(out.stdout);
+}
+
+/** `ip -j <args>` parsed; empty output is an empty list. */
+export async function ipJson<T>(args: string[], opts: IpOptions = {}): Promise<T[]> {
+  const text = (await ip(["-j", ...args], opts)).trim();
+  return text ? JSON.parse(text) as T[] : [];
+}
+
+/**
+ * Applies `lines` (each one ip command without the leading `ip`) in one process, stopping at the
+ * first failure (`-batch` without `-force`). The error names the failing line.
+ */
+export async function ipBatch(lines: string[], opts: IpOptions = {}): Promise<void> {
+  if (lines.length === 0) return;
+  const [bin, argv] = command(["-batch", "-"], opts);
+  const child = new Deno.Command(bin, {
+    args: argv,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+  await w.close();
+  const out = await child.output();
+  if (!out.success) {
+    const stderr = decoder.decode(out.stderr).trim();
+    const m = /line (\d+)/.exec(stderr);
+    const line = m ? lines[Number(m[1]) - 1] : undefined;
+    throw new NetlinkError(
+      `ip ${line ? `"${line}"` : "batch"}${opts.netns ? ` in ${opts.netns}` : ""}: ${stderr}`,
+      stderr,
+    );
+  }
+}

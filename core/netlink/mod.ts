@@ -1,0 +1,23 @@
+// core/netlink: the netlink edge (links, addresses, routes, neighbours, sysctls) through
+// iproute2. With core/bpf, the only code that changes the kernel.
+export { ip, ipBatch, ipJson, type IpOptions, NetlinkError } from "./exec.ts";
+export {
+  createVeth,
+  deleteLink,
+  ensureVxlan,
+  getLink,
+  type LinkInfo,
+  listLinks,
+  type VethSpec,
+} from "./link.ts";
+export {
+  deleteRoutes,
+  HYPHA_ROUTE_PROTO,
+  listHyphaRoutes,
+  reconcileRoutes,
+  replaceRoutes,
+  type Route,
+  routeKey,
+  type RouteReconcile,
+} from "./route.ts";
+export { ensureSysctl } from "./sysctl.ts";

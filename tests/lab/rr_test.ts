@@ -1,0 +1,247 @@
+// rr between two namespaces joined by a veth pair (addresses only inside the namespaces).
+// Needs root and the rr binary: `deno run -A scripts/build_tools.ts` first.
+import assert from "node:assert/strict";
+import { ip, listNetns, run } from "./netns.ts";
+import { rrClient, rrName, type RrResult, rrServe, rrWhoami } from "./rr.ts";
+
+interface Pair {
+  prefix: string;
+  client: { ns: string; ip: string; ip6: string };
+  server: { ns: string; ip: string; ip6: string };
+}
+
+/** Deletes the pair's namespaces, killing anything a failed test left running in them. */
+async function deletePair(prefix: string): Promise<void> {
+  for (const ns of (await listNetns()).filter((n) => n.startsWith(`${prefix}-`))) {
+    const pids = (await run(["ip", "netns", "pids", ns], { allowFail: true })).stdout.split(/\s+/)
+      .filter(Boolean);
+    if (pids.length) await run(["kill", "-KILL", ...pids], { allowFail: true });
+    await run(["ip", "netns", "del", ns], { allowFail: true });
+  }
+}
+
+async function createPair(): Promise<Pair> {
+  const id = crypto.getRandomValues(new Uint8Array(2));
+  const hex = [...id].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const prefix = `rrt-${hex}`;
+  const net = `10.123.${id[0]}`;
+  const pair = {
+    prefix,
+    client: { ns: `${prefix}-a`, ip: `${net}.1`, ip6: `fd00:123:${hex}::1` },
+    server: { ns: `${prefix}-b`, ip: `${net}.2`, ip6: `fd00:123:${hex}::2` },
+  };
+  try {
+    await run(["ip", "netns", "add", pair.client.ns]);
+    await run(["ip", "netns", "add", pair.server.ns]);
+    await ip(
+      pair.client.ns,
+      "link",
+      "add",
+      "eth0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      pair.server.ns,
+    );
+    for (const side of [pair.client, pair.server]) {
+      await ip(side.ns, "addr", "add", `${side.ip}/24`, "dev", "eth0");
+      await ip(side.ns, "-6", "addr", "add", `${side.ip6}/64`, "dev", "eth0", "nodad");
+      await ip(side.ns, "link", "set", "eth0", "up");
+      await ip(side.ns, "link", "set", "lo", "up");
+    }
+  } catch (err) {
+    await deletePair(prefix);
+    throw err;
+  }
+  return pair;
+}
+
+function assertNoFailures(r: RrResult): void {
+  assert.equal(r.failed, 0, `failures: ${JSON.stringify(r.firstFailures)}`);
+  assert.equal(r.attempts, r.ok);
+  assert.equal(r.watchdog, false);
+  assert.ok(r.latencyUs && r.latencyUs.p50 > 0 && r.latencyUs.p50 <= r.latencyUs.p99);
+  assert.ok(r.latencyUs.p99 <= r.latencyUs.max);
+}
+
+const PORT = 5201;
+
+Deno.test("rr measures rr, crr and probe between namespaces and answers name and whoami", async (t) => {
+  const pair = await createPair();
+  const { client, server } = pair;
+  try {
+    await using srv = await rrServe(server.ns, { port: PORT, name: "rrt-server", udp: true });
+    assert.equal(srv.port, PORT);
+
+    await t.step("rr: 2 persistent connections, > 1000 transactions in 1 s", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "rr",
+        streams: 2,
+        durationS: 1,
+      });
+      assertNoFailures(r);
+      assert.ok(r.ok > 1000, `transactions: ${r.ok}`);
+      assert.equal(r.connects, 2);
+      assert.ok(r.durationS >= 1 && r.durationS < 3, `duration: ${r.durationS}`);
+      console.log(`rr: ${r.ratePerS.toFixed(0)} transactions/s, p50 ${r.latencyUs?.p50} us`);
+    });
+
+    await t.step("crr: 4 connect loops, > 100 connections in 1 s", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "crr",
+        streams: 4,
+        durationS: 1,
+      });
+      assertNoFailures(r);
+      assert.ok(r.ok > 100, `connections: ${r.ok}`);
+      assert.equal(r.connects, r.ok);
+      console.log(`crr: ${r.ratePerS.toFixed(0)} connections/s, p50 ${r.latencyUs?.p50} us`);
+    });
+
+    await t.step("crr: 200 concurrent connect loops over IPv6 without failures", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip6,
+        port: PORT,
+        mode: "crr",
+        streams: 200,
+        durationS: 1,
+        timeoutMs: 3_000,
+      });
+      assertNoFailures(r);
+      assert.ok(r.ok > 200, `connections: ${r.ok}`);
+      console.log(`crr x200 (IPv6): ${r.ratePerS.toFixed(0)} connections/s`);
+    });
+
+    await t.step("probe: every attempt of a 1 s run succeeds", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "probe",
+        intervalMs: 50,
+        durationS: 1,
+      });
+      assertNoFailures(r);
+      assert.ok(r.attempts >= 15 && r.attempts <= 20, `attempts: ${r.attempts}`);
+      assert.equal(r.maxConsecutiveFailures, 0);
+    });
+
+    await t.step("count ends a run before its duration", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "rr",
+        count: 500,
+        requestSize: 100,
+        responseSize: 20_000,
+      });
+      assertNoFailures(r);
+      assert.equal(r.ok, 500);
+      assert.deepEqual([r.requestSize, r.responseSize], [100, 20_000]);
+    });
+
+    await t.step("name and whoami over TCP and UDP, IPv4 and IPv6", async () => {
+      assert.equal(await rrName(client.ns, server.ip, PORT), "rrt-server");
+      assert.equal(await rrName(client.ns, server.ip6, PORT, { udp: true }), "rrt-server");
+      const me = await rrWhoami(client.ns, server.ip, PORT);
+      assert.equal(me.address, client.ip);
+      assert.ok(me.port > 0);
+      assert.equal((await rrWhoami(client.ns, server.ip6, PORT)).address, client.ip6);
+      assert.equal((await rrWhoami(client.ns, server.ip, PORT, { udp: true })).address, client.ip);
+    });
+
+    await t.step("UDP rr: > 1000 transactions in 1 s", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "rr",
+        udp: true,
+        durationS: 1,
+      });
+      assert.equal(r.proto, "udp");
+      assert.ok(r.ok > 1000, `transactions: ${r.ok}`);
+    });
+
+    await t.step("probe without a server counts refused connections", async () => {
+      const started = Date.now();
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT + 1,
+        mode: "probe",
+        count: 3,
+        intervalMs: 50,
+        timeoutMs: 500,
+      });
+      assert.deepEqual([r.attempts, r.ok, r.failed, r.failures.refused], [3, 0, 3, 3]);
+      assert.equal(r.latencyUs, null);
+      assert.equal(r.firstFailures.length, 3);
+      assert.equal(r.firstFailures[0]?.kind, "refused");
+      assert.ok(Date.now() - started < 5_000);
+      await assert.rejects(rrName(client.ns, server.ip, PORT + 1), /refused/);
+    });
+
+    await t.step("probe to an address nobody answers ends after its timeouts", async () => {
+      const started = Date.now();
+      const r = await rrClient(client.ns, {
+        host: server.ip.replace(/\.2$/, ".99"),
+        port: PORT,
+        mode: "probe",
+        count: 2,
+        intervalMs: 50,
+        timeoutMs: 300,
+      });
+      assert.deepEqual([r.ok, r.failed, r.failures.timeout], [0, 2, 2]);
+      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+    });
+
+    await t.step("probe sees the gap while the server restarts, and recovers", async () => {
+      const probe = rrClient(client.ns, {
+        host: server.ip,
+        port: PORT + 2,
+        mode: "probe",
+        intervalMs: 20,
+        timeoutMs: 200,
+        durationS: 1.5,
+      });
+      const first = await rrServe(server.ns, { port: PORT + 2 });
+      await new Promise((r) => setTimeout(r, 300));
+      await first.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await rrServe(server.ns, { port: PORT + 2 });
+      const r = await probe;
+      await second.stop();
+      assert.ok(r.failures.refused > 0, JSON.stringify(r.failures));
+      // A probe in flight when the server exits may see a reset or a short read instead.
+      const { refused, reset, short_read } = r.failures;
+      assert.equal(r.failed, refused + reset + short_read, JSON.stringify(r.firstFailures));
+      assert.ok(r.ok > 10, `ok: ${r.ok}`);
+      assert.ok(r.maxConsecutiveFailures < r.attempts);
+    });
+
+    const stats = await srv.stop();
+    assert.ok(stats && stats.connections > 1000 && stats.transactions > 2000, `${stats}`);
+    assert.ok(stats.datagrams > 1000);
+  } finally {
+    await deletePair(pair.prefix);
+  }
+  assert.deepEqual((await listNetns()).filter((n) => n.startsWith(pair.prefix)), []);
+});
+
+Deno.test("rrServe() reports a port that is already taken", async () => {
+  const pair = await createPair();
+  try {
+    await using _srv = await rrServe(pair.server.ns, { port: PORT, bind: pair.server.ip });
+    await assert.rejects(
+      rrServe(pair.server.ns, { port: PORT, bind: pair.server.ip }),
+      /exited with code 1: .*Address already in use/,
+    );
+  } finally {
+    await deletePair(pair.prefix);
+  }
+});
