@@ -1,6 +1,8 @@
 // The configuration schema: every field, its default and its rule. Unknown fields are errors, so
 // an operator's typo is never silently ignored.
 import { z } from "zod";
+import { parseCidrOrReason } from "../ipam/cidr.ts";
+import { parseIpOrReason } from "../ipam/ip.ts";
 
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
 
@@ -10,6 +12,34 @@ const hostPort = z.string().refine((s) => {
 }, "must be host:port, e.g. 127.0.0.1:9962");
 
 const ifname = z.string().regex(/^[^\s/]{1,15}$/, "must be an interface name (1-15 characters)");
+
+/** "" or a CIDR of the given family (`strict`: no host bits set). */
+const cidr = (family: 4 | 6) =>
+  z.string().superRefine((s, ctx) => {
+    if (s === "") return;
+    const c = parseCidrOrReason(s, { strict: true });
+    if (typeof c === "string") ctx.addIssue({ code: "custom", message: c });
+    else if (c.address.family !== family) {
+      ctx.addIssue({ code: "custom", message: `must be an IPv${family} CIDR` });
+    }
+  });
+
+const ipAddress = (family: 4 | 6) =>
+  z.string().superRefine((s, ctx) => {
+    if (s === "") return;
+    const ip = parseIpOrReason(s);
+    if (typeof ip === "string") ctx.addIssue({ code: "custom", message: ip });
+    else if (ip.family !== family) {
+      ctx.addIssue({ code: "custom", message: `must be an IPv${family} address` });
+    }
+  });
+
+const url = z.string().refine((s) => /^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(s), {
+  message: "must be an http(s)://host:port URL",
+});
+
+export const ROUTING_MODES = ["tunnel", "native"] as const;
+export const STORE_KINDS = ["local", "etcd"] as const;
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -26,6 +56,13 @@ export const configSchema = z.strictObject({
     name: z.string().refine((s) => s === "" || nodeNameRule.pattern.test(s), nodeNameRule.message)
       .default(""),
     cluster: z.string().min(1, "must not be empty").default("default"),
+    /** The node's IPv4 address (tunnel endpoint, masquerade address); "" = the first global
+     * IPv4 address of the first datapath device. */
+    address: ipAddress(4).default(""),
+    addressV6: ipAddress(6).default(""),
+    /** A fixed pod CIDR for this node; "" = allocated from networking.ipv4.pool. */
+    podCIDR: cidr(4).default(""),
+    podCIDRv6: cidr(6).default(""),
   }).prefault({}),
   paths: z.strictObject({
     bpffs: absolutePath.default("/sys/fs/bpf"),
@@ -46,9 +83,59 @@ export const configSchema = z.strictObject({
     attachMode: z.enum(["auto", "tcx", "tc"]).default("auto"),
     counters: z.boolean().default(true),
   }).prefault({}),
+  networking: z.strictObject({
+    /** Pod networking (CNI, endpoint datapath, cross-node routing). */
+    enabled: z.boolean().default(true),
+    ipv4: z.strictObject({
+      pool: cidr(4).default("10.244.0.0/16"),
+      nodeMaskSize: z.int().min(8).max(30).default(24),
+    }).prefault({}),
+    ipv6: z.strictObject({
+      /** "" = IPv4 only. */
+      pool: cidr(6).default(""),
+      nodeMaskSize: z.int().min(16).max(120).default(112),
+    }).prefault({}),
+    routing: z.enum(ROUTING_MODES).default("tunnel"),
+    tunnelPort: z.int().min(1).max(65535).default(8472),
+    tunnelDevice: ifname.default("hypha_vxlan"),
+    masquerade: z.boolean().default(true),
+    natPortMin: z.int().min(1024).max(65535).default(61000),
+    natPortMax: z.int().min(1024).max(65535).default(65535),
+    /** Pod MTU; 0 = the uplink's MTU, minus 50 bytes in tunnel mode. */
+    mtu: z.int().refine((n) => n === 0 || (n >= 576 && n <= 65535), "must be 0 or 576-65535")
+      .default(0),
+  }).prefault({}),
+  store: z.strictObject({
+    kind: z.enum(STORE_KINDS).default("local"),
+    /** Directory of Kubernetes-shaped YAML manifests (Node, Namespace, Pod) for the local store. */
+    manifests: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
+      .default(""),
+    etcd: z.strictObject({
+      endpoints: z.array(url).default([]),
+      prefix: z.string().regex(/^\/[\w./-]*$/, "must start with / (letters, digits, . _ - /)")
+        .default("/hypha"),
+      /** Seconds a node's registration outlives its agent. */
+      leaseTTL: z.int().min(5).max(3600).default(20),
+      timeoutMs: z.int().min(100).max(60_000).default(3000),
+    }).prefault({}),
+  }).prefault({}),
   plugins: z.record(z.string(), pluginSection).default({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
 }).superRefine((c, ctx) => {
+  if (c.networking.natPortMin > c.networking.natPortMax) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["networking", "natPortMin"],
+      message: `must not be above networking.natPortMax (${c.networking.natPortMax})`,
+    });
+  }
+  if (c.store.kind === "etcd" && c.store.etcd.endpoints.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["store", "etcd", "endpoints"],
+      message: "needs at least one endpoint when store.kind is etcd",
+    });
+  }
   if (c.api.tcp.enabled && !c.api.tcp.tokenFile) {
     ctx.addIssue({
       code: "custom",

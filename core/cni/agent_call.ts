@@ -1,0 +1,44 @@
+// The real AgentCall: one POST over the agent's unix socket.
+import {
+  type AgentAnswer,
+  AgentUnreachableError,
+  CNI_AGENT_PATH,
+  type CniRequest,
+} from "./protocol.ts";
+
+/** Posts `request` to the agent on `socket`; see AgentCall for what resolves and what rejects. */
+export async function agentCallOverSocket(
+  socket: string,
+  request: CniRequest,
+): Promise<AgentAnswer> {
+  using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  let res: Response;
+  try {
+    res = await fetch(`http://hypha${CNI_AGENT_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+      client,
+    });
+  } catch (err) {
+    const cause = String((err as Error).cause ?? (err as Error).message);
+    // Deno reports a failed connect() as "client error (Connect): <os error>".
+    if (/\(Connect\)/.test(cause)) throw new AgentUnreachableError(socket, connectReason(cause));
+    throw err;
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the plugin reports the text
+  }
+  return { status: res.status, body };
+}
+
+function connectReason(cause: string): string {
+  if (/No such file|os error 2\b/i.test(cause)) return "no such socket";
+  if (/refused|os error 111\b/i.test(cause)) return "connection refused";
+  if (/denied|os error 13\b/i.test(cause)) return "permission denied (the plugin must run as root)";
+  return cause.replace(/^.*\(Connect\):\s*/, "");
+}
