@@ -23,11 +23,12 @@
 #include "nat.h"
 #include "deliver.h"
 
-/* Destinations inside the cluster (pods, pod CIDRs) keep the pod's address. */
+/* Destinations inside the cluster (pods, pod CIDRs, the nodes) keep the pod's address: every
+ * node routes every pod CIDR, so replies find their way back without translation. */
 __always_inline_hypha int cluster_destination(const struct hypha_tuple *t)
 {
 	struct ipcache_value *v = ipcache_lookup(t->daddr, t->family);
-	return v && (v->flags & (IPCACHE_F_POD_CIDR | IPCACHE_F_ENDPOINT));
+	return v && (v->flags & (IPCACHE_F_POD_CIDR | IPCACHE_F_ENDPOINT | IPCACHE_F_NODE));
 }
 
 __always_inline_hypha int from_netdev(struct __sk_buff *skb, const struct hypha_packet *pkt,

@@ -96,6 +96,26 @@ CHECK(no_masquerade_in_cluster)
 	return TEST_PASS;
 }
 
+/* --- Nor does traffic to another node's address (its replies come back through pod routes). --- */
+PKTGEN(no_masquerade_to_nodes)
+{
+	return build_tcp(ctx, POD_IP, REMOTE_NODE, 40000, 10250);
+}
+
+SETUP(no_masquerade_to_nodes)
+{
+	pod_and_cluster();
+	add_ipcache4(REMOTE_NODE, 32, IDENTITY_REMOTE_NODE, 0, IPCACHE_F_NODE);
+	return test_tail_call(ctx, 1);
+}
+
+CHECK(no_masquerade_to_nodes)
+{
+	test_assert(pkt_u32(ctx, OFF_SADDR) == bpf_htonl(POD_IP));
+	test_assert(nat_get(POD_IP, REMOTE_NODE, 40000, 10250, IPPROTO_TCP, CT_EGRESS) == 0);
+	return TEST_PASS;
+}
+
 /* --- The node's own traffic is not translated. --- */
 PKTGEN(host_traffic_untouched)
 {

@@ -12,7 +12,13 @@ import {
   NotFoundError,
   serveApi,
 } from "../api/mod.ts";
-import type { AdminBackend, NodeStatus } from "../api/backend.ts";
+import type {
+  AdminBackend,
+  EndpointRow,
+  NetworkView,
+  NodeRow,
+  NodeStatus,
+} from "../api/backend.ts";
 import { linkWriteCount, mapWriteCount, probeFeatures } from "../bpf/mod.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import { ConfigError, describeConfig, loadConfig, type LoadedConfig } from "../config/mod.ts";
@@ -28,12 +34,13 @@ import {
   type PluginStatus,
 } from "../plugin/mod.ts";
 import { PLUGINS } from "../plugins_registry.ts";
-import { createState } from "../state/mod.ts";
+import { createState, type State } from "../state/mod.ts";
 import { VERSION } from "../version.ts";
 import { ensureBpffs } from "./bpffs.ts";
 import { selectDevices } from "./devices.ts";
 import { derivePaths, type NodePaths } from "./paths.ts";
 import { registerAgentMetrics } from "./metrics.ts";
+import { Networking } from "./networking.ts";
 
 export interface AgentOptions {
   node?: string;
@@ -86,7 +93,10 @@ export class Agent implements AdminBackend {
   readonly #startedAt = new Date();
   readonly #baseline = { maps: mapWriteCount(), links: linkWriteCount() };
   #server: ApiServer | undefined;
+  #networking: Networking | undefined;
   #ready = false;
+  /** Settles when the node is ready; rejects when bring-up failed for good (e.g. a conflict). */
+  whenReady: Promise<void> = Promise.resolve();
   #lastReconcile: DatapathStatus["lastReconcile"] = null;
 
   private constructor(
@@ -136,6 +146,12 @@ export class Agent implements AdminBackend {
       log.info(`kernel feature ${f.available ? "+" : "-"} ${f.name}`, { detail: f.detail });
     }
 
+    if (config.networking.enabled && devices.length === 0) {
+      throw new ConfigError([{
+        path: "datapath.devices",
+        message: "pod networking needs a network device (the node's uplink); none found",
+      }]);
+    }
     const datapath = HostDatapath.load(paths, config.datapath.attachMode);
     const hooks = new Hooks((e) =>
       log.warn("hook handler failed", { event: e.event, plugin: e.owner, error: String(e.error) })
@@ -144,11 +160,12 @@ export class Agent implements AdminBackend {
     let agent: Agent | undefined;
     const ownedMaps = new Map<string, { owner: string; map: OwnedMap }>();
     const metrics = new Metrics(); // shared with plugins: their metrics appear in /metrics
+    const state: State = createState();
     try {
       const host = new PluginHost(plugins, {
         node: config.node.name,
         hooks,
-        state: createState(),
+        state,
         maps: {
           register: (owner, map) => ownedMaps.set(map.name, { owner, map }),
           unregister: (_owner, name) => ownedMaps.delete(name),
@@ -159,6 +176,16 @@ export class Agent implements AdminBackend {
       for (const map of datapath.ownedMaps()) ownedMaps.set(map.name, { owner: "core", map });
       agent = new Agent(loaded, log, features, datapath, host, ownedMaps, metrics);
       agent.#reconcile(devices);
+      if (config.networking.enabled) {
+        agent.#networking = await Networking.create({
+          config,
+          paths,
+          state,
+          host: datapath,
+          uplink: devices[0]!.name,
+          log,
+        });
+      }
       await host.startAll(config.plugins);
       registerAgentMetrics(agent.#metrics, {
         node: config.node.name,
@@ -181,13 +208,18 @@ export class Agent implements AdminBackend {
           version: VERSION,
         }),
       );
-      agent.#ready = true;
-      await hooks.emit("nodeReady", { node: config.node.name });
-      log.info("ready", {
-        socket: agent.paths.apiSocket,
-        mapWrites: mapWriteCount() - agent.#baseline.maps,
-        linkWrites: linkWriteCount() - agent.#baseline.links,
-      });
+      const ready = agent;
+      agent.whenReady = (async () => {
+        await ready.#networking?.bringUp();
+        ready.#ready = true;
+        await hooks.emit("nodeReady", { node: config.node.name });
+        log.info("ready", {
+          socket: ready.paths.apiSocket,
+          mapWrites: mapWriteCount() - ready.#baseline.maps,
+          linkWrites: linkWriteCount() - ready.#baseline.links,
+        });
+      })();
+      agent.whenReady.catch(() => {}); // observed by runAgent; a rejection is not unhandled
       return agent;
     } catch (err) {
       if (agent) await agent.stop();
@@ -221,6 +253,7 @@ export class Agent implements AdminBackend {
     await this.#server?.close();
     this.#server = undefined;
     await this.#host.stopAll();
+    await this.#networking?.stop();
     this.#datapath.close();
     this.log.info("stopped; datapath left attached");
   }
@@ -248,7 +281,10 @@ export class Agent implements AdminBackend {
     return {
       attachMode: datapath.attachMode,
       devices: selectDevices(datapath.devices).devices.map((d) => d.name),
-      attachments: this.#datapath.attachments() as AttachmentRow[],
+      attachments: [
+        ...this.#datapath.attachments(),
+        ...(this.#networking?.attachments() ?? []),
+      ] as AttachmentRow[],
       mapWrites: mapWriteCount() - this.#baseline.maps,
       linkWrites: linkWriteCount() - this.#baseline.links,
       lastReconcile: this.#lastReconcile,
@@ -312,6 +348,36 @@ export class Agent implements AdminBackend {
 
   pluginRoutes(): Array<{ plugin: string; path: string; app: Hono }> {
     return this.#host.routes();
+  }
+
+  network(): NetworkView | null {
+    return this.#networking?.view() ?? null;
+  }
+
+  nodes(): NodeRow[] {
+    return this.#networking?.nodes() ?? [];
+  }
+
+  endpoints(): EndpointRow[] {
+    return this.#networking?.endpointRows() ?? [];
+  }
+
+  endpoint(id: number): Record<string, unknown> {
+    if (!this.#networking) throw new NotFoundError("Pod networking is disabled on this node");
+    return this.#networking.endpoint(id);
+  }
+
+  async cni(body: unknown): Promise<{ status: number; body: unknown }> {
+    if (!this.#networking) {
+      return {
+        status: 503,
+        body: {
+          error: { code: "unavailable", message: "Pod networking is disabled on this node" },
+          cni: { code: 50, msg: "Pod networking is disabled on this node (networking.enabled)" },
+        },
+      };
+    }
+    return await this.#networking.cni.handle(body);
   }
 }
 

@@ -1,6 +1,9 @@
 // core/agent: the node agent's lifecycle — run until signalled, and clean up on request.
 import { createLogger } from "../log.ts";
-import { HostDatapath } from "../datapath/host.ts";
+import { ATTACHMENT_PREFIXES, HostDatapath } from "../datapath/host.ts";
+import { deleteLink, getLink, reconcileRoutes } from "../netlink/mod.ts";
+import { ENDPOINT_IFNAME_PREFIX } from "../network/node_network.ts";
+import type { HyphaConfig } from "../config/schema.ts";
 import { Agent, type AgentOptions, loadAgentConfig } from "./agent.ts";
 import { derivePaths } from "./paths.ts";
 
@@ -26,11 +29,16 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
+  agent.whenReady.catch((err) => stop.resolve(`fatal: ${(err as Error).message}`));
   const signal = await stop.promise;
   for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-  agent.log.info(`received ${signal}, stopping`);
+  const fatal = signal.startsWith("fatal: ");
+  if (fatal) {
+    agent.log.error(`cannot bring the node up, stopping: ${signal.slice(7)}`);
+    console.error(`hypha agent: ${signal.slice(7)}`);
+  } else agent.log.info(`received ${signal}, stopping`);
   await agent.stop();
-  return 0;
+  return fatal ? 1 : 0;
 }
 
 /** Removes everything hypha put into the kernel for a node: attachments and pinned maps. */
@@ -38,7 +46,12 @@ export async function cleanupNode(opts: AgentOptions): Promise<{ removed: string
   const { config } = await loadAgentConfig(opts);
   const paths = derivePaths(config.node.name, config.paths, config.api.socket);
   const removed = HostDatapath.cleanup(paths);
-  for (const path of [`${paths.stateDir}/tc_filters.json`, `${paths.stateDir}/agent.json`]) {
+  removed.push(...await cleanupNetworking(config));
+  const stateFiles = [
+    ...ATTACHMENT_PREFIXES.map((p) => `${paths.stateDir}/${p}_filters.json`),
+    `${paths.stateDir}/agent.json`,
+  ];
+  for (const path of stateFiles) {
     try {
       await Deno.remove(path);
       removed.push(path);
@@ -50,4 +63,26 @@ export async function cleanupNode(opts: AgentOptions): Promise<{ removed: string
     removed: removed.length,
   });
   return { removed };
+}
+
+/**
+ * The pod network's kernel state besides maps and programs: hypha's routes to other nodes and the
+ * tunnel device. Endpoint veths belong to their pods and go with CNI DEL (or the pod's namespace).
+ */
+async function cleanupNetworking(config: HyphaConfig): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    const r = await reconcileRoutes([], {
+      keep: (route) => route.dev.startsWith(ENDPOINT_IFNAME_PREFIX),
+    });
+    if (r.removed) removed.push(`${r.removed} route(s)`);
+  } catch {
+    // no routes to list (e.g. no permission): nothing of ours to remove
+  }
+  const tunnel = config.networking.tunnelDevice;
+  if ((await getLink(tunnel).catch(() => undefined))?.kind === "vxlan") {
+    await deleteLink(tunnel);
+    removed.push(`device ${tunnel}`);
+  }
+  return removed;
 }

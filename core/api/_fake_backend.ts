@@ -84,6 +84,13 @@ export function fakeBackend(
           app: new Hono().get("/hello", (c) => c.json({ hello: "demo" })),
         }]
         : [],
+    network: () => null,
+    nodes: () => [],
+    endpoints: () => [],
+    endpoint: (id) => {
+      throw new NotFoundError(`No local endpoint ${id}`);
+    },
+    cni: () => Promise.resolve({ status: 200, body: { result: null } }),
   };
   return Object.assign({ ...base, ...overrides }, { enabled });
 }

@@ -6,6 +6,7 @@ import { PluginError } from "../plugin/host.ts";
 import type { AdminBackend } from "./backend.ts";
 import { ApiError, errorBody } from "./errors.ts";
 import { openapi } from "./openapi.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
@@ -42,6 +43,7 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   app.route("/", healthRoutes(backend));
   app.route("/", statusRoutes(backend));
   app.route("/", pluginRoutes(backend));
+  app.route("/", clusterRoutes(backend));
   app.get("/openapi.json", (c) => c.json(openapi));
   app.notFound((c) =>
     c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404)

@@ -59,6 +59,40 @@ export interface ConfigRow {
   source: string;
 }
 
+export interface NodeRow {
+  name: string;
+  cluster: string;
+  addresses: string[];
+  podCIDRs: string[];
+  source: string;
+  self: boolean;
+}
+
+export interface EndpointRow {
+  node: string;
+  id: number;
+  namespace: string;
+  pod: string;
+  identity: number;
+  ips: string[];
+  labels: Record<string, string>;
+  containerId: string;
+  /** Local endpoints only: host-side interface and state. */
+  hostIfname?: string;
+  state?: string;
+}
+
+export interface NetworkView {
+  routing: string;
+  addresses: string[];
+  podCIDRs: string[];
+  mtu: number;
+  tunnelDevice: string | null;
+  masquerade: boolean;
+  ipam: Array<{ cidr: string; used: number; available: number }>;
+  store: { kind: string; connected: boolean; synced: boolean; lastError?: string };
+}
+
 export interface AdminBackend {
   node(): NodeStatus;
   features(): KernelFeatures;
@@ -74,4 +108,13 @@ export interface AdminBackend {
   /** Prometheus text exposition format. */
   metrics(): string;
   pluginRoutes(): Array<{ plugin: string; path: string; app: Hono }>;
+  /** Pod networking; null when networking is disabled on this node. */
+  network(): NetworkView | null;
+  nodes(): NodeRow[];
+  /** Endpoints this node knows: its own and, with a cluster store, every other node's. */
+  endpoints(): EndpointRow[];
+  /** A local endpoint in detail; throws NotFoundError. */
+  endpoint(id: number): Record<string, unknown>;
+  /** One CNI request from the plugin (core/cni/protocol.ts); never throws. */
+  cni(body: unknown): Promise<{ status: number; body: unknown }>;
 }

@@ -26,7 +26,11 @@ export class ApiClient implements Disposable {
   }
 
   async request(method: "GET" | "POST", path: string): Promise<Response> {
-    const base = "socket" in this.#target ? "http://hypha" : this.#target.url.replace(/\/$/, "");
+    // The host name is not used over a unix socket, but Deno still resolves it: "localhost"
+    // resolves from /etc/hosts, never through DNS (which a lab namespace cannot reach).
+    const base = "socket" in this.#target
+      ? "http://localhost"
+      : this.#target.url.replace(/\/$/, "");
     const headers: Record<string, string> = {};
     if ("token" in this.#target) headers.authorization = `Bearer ${this.#target.token}`;
     let res: Response;

@@ -145,6 +145,45 @@ export const openapi = {
         responses: { 200: { description: "Plugin-defined" }, 404: error },
       },
     },
+    "/v1/network": {
+      get: {
+        summary: "The node's pod network: routing mode, pod CIDRs, IPAM use, cluster store",
+        responses: { 200: json(obj({ network: { type: "object" } })), 404: error },
+      },
+    },
+    "/v1/nodes": {
+      get: {
+        summary: "Nodes of the cluster as this node knows them",
+        responses: { 200: json(obj({ nodes: { type: "array" } })) },
+      },
+    },
+    "/v1/endpoints": {
+      get: {
+        summary: "Endpoints (pods): this node's and, with a cluster store, every node's",
+        responses: { 200: json(obj({ endpoints: { type: "array" } })) },
+      },
+    },
+    "/v1/endpoints/{id}": {
+      get: {
+        summary: "A local endpoint in detail: addresses, identity, interfaces, map entries",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "integer" } }],
+        responses: { 200: json(obj({ endpoint: { type: "object" } })), 400: error, 404: error },
+      },
+    },
+    "/v1/cni": {
+      post: {
+        summary: "One CNI request from the hypha CNI plugin (ADD, DEL, CHECK, GC, STATUS)",
+        requestBody: { content: { "application/json": { schema: { type: "object" } } } },
+        responses: {
+          200: json(obj({ result: {} })),
+          400: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+          404: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+          409: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+          500: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+          503: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+        },
+      },
+    },
     "/metrics": {
       get: {
         summary: "Prometheus metrics (text exposition format 0.0.4)",

@@ -14,7 +14,8 @@ export async function agentCallOverSocket(
   using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
   let res: Response;
   try {
-    res = await fetch(`http://hypha${CNI_AGENT_PATH}`, {
+    // "localhost": Deno resolves the host even over a unix socket; /etc/hosts answers it.
+    res = await fetch(`http://localhost${CNI_AGENT_PATH}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(request),

@@ -11,7 +11,8 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, text: stri
   while (bytes.length > 0) bytes = bytes.subarray(await w.write(bytes));
 }
 
-if (import.meta.main) {
+/** Runs one CNI invocation of this process (env, stdin) and returns the exit code. */
+export async function cniMain(): Promise<number> {
   let out;
   try {
     const stdin = await new Response(Deno.stdin.readable).text();
@@ -29,5 +30,7 @@ if (import.meta.main) {
   }
   await writeAll(Deno.stdout, out.stdout);
   await writeAll(Deno.stderr, out.stderr);
-  Deno.exit(out.exitCode);
+  return out.exitCode;
 }
+
+if (import.meta.main) Deno.exit(await cniMain());

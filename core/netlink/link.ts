@@ -90,7 +90,11 @@ export async function ensureVxlan(name: string, port: number, mtu: number): Prom
   if (existing && existing.kind !== "vxlan") {
     throw new NetlinkError(`interface "${name}" exists but is a ${existing.kind ?? "?"} device`);
   }
-  const lines = existing ? [] : [`link add ${name} type vxlan external dstport ${port}`];
+  // No IPv6 link-local address: the kernel would send neighbour/router discovery into a tunnel
+  // that has no node to carry it to.
+  const lines = existing
+    ? []
+    : [`link add ${name} type vxlan external dstport ${port}`, `link set ${name} addrgenmode none`];
   if (!existing || existing.mtu !== mtu || !existing.up) {
     lines.push(`link set ${name} mtu ${mtu} arp off up`);
   }

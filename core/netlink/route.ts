@@ -2,8 +2,8 @@
 // reconciled without touching anybody else's.
 import { ipBatch, ipJson, type IpOptions } from "./exec.ts";
 
-/** rtnetlink protocol id of hypha's routes (`ip route show proto 186`). */
-export const HYPHA_ROUTE_PROTO = 186;
+/** rtnetlink protocol id of hypha's routes (`ip route show proto 77`; unassigned in iproute2's rt_protos). */
+export const HYPHA_ROUTE_PROTO = 77;
 
 export interface Route {
   /** Destination prefix, e.g. 10.244.2.0/24 or fd00::/64 (a host route as /32 or /128). */

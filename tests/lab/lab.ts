@@ -5,7 +5,9 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { AgentProcess, MAIN } from "./agent_process.ts";
+import { EtcdCluster } from "./etcd.ts";
 import { inNs, ip, listNetns, run } from "./netns.ts";
+import { type LabPod, type PodOptions, Pods } from "./pods.ts";
 
 export const LAB_ROOT = "/run/hypha-lab";
 const PREFIX = "hl-";
@@ -24,7 +26,14 @@ export interface LabOptions {
   nodes?: number | string[];
   /** Extra config for every node (merged into its YAML file). */
   nodeConfig?: Record<string, unknown>;
+  /** Real etcd members (in the lab's `kv` namespace) as the cluster store; 0 = local store. */
+  etcd?: 0 | 1 | 3;
+  /** Cross-node pod routing (default tunnel). */
+  routing?: "tunnel" | "native";
 }
+
+/** An address outside the cluster, on the external namespace: what pods reach as "the world". */
+export const WORLD_IP = "198.51.100.10";
 
 function randomId(): string {
   return crypto.getRandomValues(new Uint8Array(2)).reduce(
@@ -39,6 +48,9 @@ export class Lab implements AsyncDisposable {
   readonly external: { ns: string; ip: string };
   readonly subnet: string;
   readonly bpffs: string;
+  readonly kv: { ns: string; ip: string };
+  etcd: EtcdCluster | undefined;
+  readonly pods: Pods;
 
   private constructor(readonly id: string, readonly dir: string) {
     this.underlay = `${PREFIX}${id}-ul`;
@@ -46,6 +58,8 @@ export class Lab implements AsyncDisposable {
     this.subnet = `10.${x}.0`;
     this.external = { ns: `${PREFIX}${id}-ext`, ip: `${this.subnet}.254` };
     this.bpffs = join(dir, "bpffs");
+    this.kv = { ns: `${PREFIX}${id}-kv`, ip: `${this.subnet}.250` };
+    this.pods = new Pods(this);
   }
 
   static async create(opts: LabOptions = {}): Promise<Lab> {
@@ -62,7 +76,7 @@ export class Lab implements AsyncDisposable {
     while (existing.has(`${PREFIX}${id}-ul`)) id = randomId();
     const lab = new Lab(id, join(LAB_ROOT, id));
     try {
-      await lab.#build(names, opts.nodeConfig ?? {});
+      await lab.#build(names, opts);
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -70,7 +84,8 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
-  async #build(names: string[], extra: Record<string, unknown>): Promise<void> {
+  async #build(names: string[], opts: LabOptions): Promise<void> {
+    const extra = opts.nodeConfig ?? {};
     await Deno.mkdir(this.bpffs, { recursive: true });
     await run(["mount", "-t", "bpf", "bpf", this.bpffs]);
     await run(["ip", "netns", "add", this.underlay]);
@@ -98,18 +113,51 @@ export class Lab implements AsyncDisposable {
       await ip(ns, "link", "set", "lo", "up");
     };
     await attach(this.external.ns, `h${this.id}ext`, this.external.ip);
+    // "the world": an address beyond the external namespace that only masquerading reaches
+    await ip(this.external.ns, "addr", "add", `${WORLD_IP}/32`, "dev", "lo");
+    let store: Record<string, unknown> = {};
+    const podCIDR = (i: number) => `10.244.${i}.0/24`;
+    if (!opts.etcd && names.length > 1) {
+      // Local store: every node knows the others from Node manifests (a bare-metal setup).
+      const dir = join(this.dir, "manifests");
+      await Deno.mkdir(dir, { recursive: true });
+      const docs = names.map((name, i) => ({
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name },
+        spec: { podCIDR: podCIDR(i) },
+        status: { addresses: [{ type: "InternalIP", address: `${this.subnet}.${i + 11}` }] },
+      }));
+      await Deno.writeTextFile(
+        join(dir, "nodes.yaml"),
+        docs.map((d) => stringify(d)).join("---\n"),
+      );
+      store = { store: { kind: "local", manifests: dir } };
+    }
+    if (opts.etcd) {
+      await attach(this.kv.ns, `h${this.id}kv`, this.kv.ip);
+      this.etcd = await EtcdCluster.start({
+        members: opts.etcd,
+        ns: () => this.kv.ns,
+        host: () => this.kv.ip,
+        dataDir: join(this.dir, "etcd"),
+      });
+      store = { store: { kind: "etcd", etcd: { endpoints: this.etcd.endpoints } } };
+    }
     for (const [i, name] of names.entries()) {
       const ns = `${PREFIX}${this.id}-${name}`;
       const address = `${this.subnet}.${i + 11}`;
       await attach(ns, `h${this.id}${name}`, address);
+      await ip(ns, "route", "add", "default", "via", this.external.ip);
       const dir = join(this.dir, name);
       await Deno.mkdir(dir, { recursive: true });
-      const config = {
+      const config = deepMerge({
         node: { name, cluster: `lab-${this.id}` },
         paths: { bpffs: this.bpffs, state: join(dir, "state"), run: join(dir, "run") },
         datapath: { devices: ["eth0"] },
-        ...extra,
-      };
+        networking: { routing: opts.routing ?? "tunnel" },
+        ...store,
+      }, extra);
       const configFile = join(dir, "config.yaml");
       await Deno.writeTextFile(configFile, stringify(config));
       const socket = join(dir, "run", name, "api.sock");
@@ -150,9 +198,15 @@ export class Lab implements AsyncDisposable {
     return inNs(this.node(node).ns, cmd, opts);
   }
 
+  /** Creates a pod on `node` through the real CNI plugin (see pods.ts). */
+  addPod(node: string, key: string, opts: PodOptions = {}): Promise<LabPod> {
+    return this.pods.add(node, key, opts);
+  }
+
   async destroy(): Promise<void> {
     const errors: string[] = [];
     for (const n of this.nodes.values()) await n.agent.stop().catch((e) => errors.push(String(e)));
+    await this.etcd?.close().catch((e) => errors.push(String(e)));
     await destroyLab(this.id).catch((e) => errors.push(String(e)));
     if (errors.length) throw new Error(`Lab ${this.id} cleanup: ${errors.join("; ")}`);
   }
@@ -216,4 +270,20 @@ export async function listLabs(): Promise<string[]> {
     // no labs
   }
   return [...ids].sort();
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** `extra` merged into `base`, objects field by field. */
+function deepMerge(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : v;
+  }
+  return out;
 }

@@ -1,0 +1,176 @@
+// Pod networking on this node, assembled: the pod datapath (endpoint and tunnel programs), the
+// cluster store, the node's network (addresses, pod CIDRs, routes, ipcache), the endpoints and
+// the CNI entry point. bringUp() waits for the cluster store; until then the node serves its API
+// but answers CNI ADD with "not ready".
+import type { EndpointRow, NetworkView, NodeRow } from "../api/backend.ts";
+import { NotFoundError } from "../api/errors.ts";
+import type { HyphaConfig } from "../config/schema.ts";
+import type { HostDatapath } from "../datapath/host.ts";
+import { PodDatapath } from "../datapath/pod_datapath.ts";
+import { CniHandler } from "../endpoint/cni_handler.ts";
+import { EndpointManager } from "../endpoint/manager.ts";
+import { NodeNetwork } from "../network/node_network.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import type { State } from "../state/mod.ts";
+import { type ClusterStore, createStore } from "../store/mod.ts";
+import { join } from "node:path";
+import type { NodePaths } from "./paths.ts";
+
+export interface NetworkingOptions {
+  config: HyphaConfig;
+  paths: NodePaths;
+  state: State;
+  host: HostDatapath;
+  uplink: string;
+  log: Logger;
+}
+
+/** A random id of this node's state directory, created once (tells restarts from impostors). */
+async function instanceId(stateDir: string): Promise<string> {
+  const file = join(stateDir, "instance");
+  try {
+    return (await Deno.readTextFile(file)).trim();
+  } catch {
+    const id = crypto.randomUUID();
+    await Deno.writeTextFile(file, id);
+    return id;
+  }
+}
+
+export class Networking {
+  readonly store: ClusterStore;
+  readonly network: NodeNetwork;
+  readonly endpoints: EndpointManager;
+  readonly cni: CniHandler;
+  readonly #pods: PodDatapath;
+  readonly #o: NetworkingOptions;
+  #up = false;
+
+  private constructor(
+    o: NetworkingOptions,
+    pods: PodDatapath,
+    store: ClusterStore,
+    network: NodeNetwork,
+  ) {
+    this.#o = o;
+    this.#pods = pods;
+    this.store = store;
+    this.network = network;
+    this.endpoints = new EndpointManager({
+      node: o.config.node.name,
+      cluster: o.config.node.cluster,
+      stateDir: o.paths.stateDir,
+      state: o.state,
+      store,
+      maps: o.host.clusterMaps,
+      pods,
+      network,
+      log: o.log,
+    });
+    this.cni = new CniHandler(this.endpoints, { notReady: () => this.notReady() }, o.log);
+  }
+
+  static async create(o: NetworkingOptions): Promise<Networking> {
+    const pods = PodDatapath.load(o.paths, o.config.datapath.attachMode);
+    try {
+      const store = await createStore({
+        config: o.config,
+        state: o.state,
+        stateDir: o.paths.stateDir,
+        log: o.log,
+      });
+      const network = await NodeNetwork.prepare({
+        config: o.config,
+        state: o.state,
+        store,
+        maps: o.host.clusterMaps,
+        pods,
+        log: o.log,
+        instance: await instanceId(o.paths.stateDir),
+        uplink: o.uplink,
+      });
+      return new Networking(o, pods, store, network);
+    } catch (err) {
+      pods.close();
+      throw err;
+    }
+  }
+
+  /** Registers with the cluster store (waiting for it), then follows it and restores endpoints. */
+  async bringUp(): Promise<void> {
+    await this.network.register();
+    this.network.start();
+    await this.store.start();
+    const r = await this.endpoints.restore();
+    if (r.restored || r.removed) this.#o.log.info("endpoints restored", r);
+    this.#up = true;
+  }
+
+  notReady(): string | undefined {
+    if (this.#up) return undefined;
+    const s = this.store.status();
+    return `waiting for the ${s.kind} cluster store${s.lastError ? ` (${s.lastError})` : ""}`;
+  }
+
+  view(): NetworkView {
+    const n = this.network.status();
+    const s = this.store.status();
+    return {
+      routing: n.routing,
+      addresses: n.addresses,
+      podCIDRs: n.podCIDRs,
+      mtu: n.mtu,
+      tunnelDevice: n.tunnelDevice,
+      masquerade: n.masquerade,
+      ipam: n.ipam,
+      store: {
+        kind: s.kind,
+        connected: s.connected,
+        synced: s.synced,
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      },
+    };
+  }
+
+  nodes(): NodeRow[] {
+    const self = this.#o.config.node.name;
+    return this.#o.state.nodes.list().map((n) => ({ ...n, self: n.name === self }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  endpointRows(): EndpointRow[] {
+    const local = new Map(this.endpoints.list().map((e) => [e.id, e]));
+    const self = this.#o.config.node.name;
+    return this.#o.state.endpoints.list().map((e) => {
+      const l = e.node === self ? local.get(e.id) : undefined;
+      return {
+        node: e.node,
+        id: e.id,
+        namespace: e.namespace,
+        pod: e.pod,
+        identity: e.identity,
+        ips: e.ips,
+        labels: e.labels,
+        containerId: e.containerId,
+        ...(l ? { hostIfname: l.hostIfname, state: "ready" } : {}),
+      };
+    }).sort((a, b) => a.node.localeCompare(b.node) || a.id - b.id);
+  }
+
+  endpoint(id: number): Record<string, unknown> {
+    const ep = this.endpoints.get(id);
+    if (!ep) throw new NotFoundError(`No endpoint ${id} on this node (see hypha endpoint list)`);
+    return { ...ep, state: "ready" };
+  }
+
+  attachments() {
+    return this.#pods.attachments();
+  }
+
+  async stop(): Promise<void> {
+    this.network.stop();
+    await this.network.settle();
+    await this.store.stop();
+    this.#pods.close();
+  }
+}

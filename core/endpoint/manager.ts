@@ -1,0 +1,437 @@
+// Local endpoints (pods wired into this node): CNI ADD, DEL, CHECK and GC, and restoring them
+// after a restart. Every change goes through one queue, so concurrent CNI calls never interleave
+// half-applied state. ADD either completes (veth, addresses, routes, programs, map entries, file
+// on disk, store) or leaves nothing behind.
+import { CniErrorCode } from "../cni/errors.ts";
+import type { HyphaResult } from "../cni/result.ts";
+import type { EndpointInfo } from "../bpf/generated/host.ts";
+import { identityLabels } from "../identity/labels.ts";
+import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
+import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO, ipBatch } from "../netlink/mod.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import { endpointKey, type EndpointRecord, type State } from "../state/mod.ts";
+import type { ClusterStore } from "../store/store.ts";
+import { endpointKeyOf, macBytes, randomMac } from "../datapath/addr.ts";
+import type { ClusterMaps } from "../datapath/cluster_maps.ts";
+import type { PodDatapath } from "../datapath/pod_datapath.ts";
+import { ENDPOINT_IFNAME_PREFIX, type NodeNetwork } from "../network/node_network.ts";
+import { cniError, HyphaCniCode } from "./errors.ts";
+import { EndpointFiles, type LocalEndpoint } from "./persist.ts";
+import { checkNetns, configurePod, podAddresses } from "./pod_netns.ts";
+import { SerialQueue } from "./serial_queue.ts";
+
+export interface AddRequest {
+  containerId: string;
+  netns: string;
+  ifname: string;
+  namespace: string;
+  pod: string;
+  labels: Record<string, string>;
+  /** MTU from the network config; 0 = the node's pod MTU. */
+  mtu: number;
+}
+
+export interface EndpointManagerOptions {
+  node: string;
+  cluster: string;
+  stateDir: string;
+  state: State;
+  store: ClusterStore;
+  maps: ClusterMaps;
+  pods: PodDatapath;
+  network: NodeNetwork;
+  log: Logger;
+}
+
+const MAX_ENDPOINT_ID = 65535;
+
+/** The host-side veth name: stable per (container, interface), 15 characters. */
+export async function hostIfname(containerId: string, ifname: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${containerId}/${ifname}`),
+  );
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${ENDPOINT_IFNAME_PREFIX}${hex.slice(0, 12)}`;
+}
+
+export class EndpointManager {
+  readonly #o: EndpointManagerOptions;
+  readonly #files: EndpointFiles;
+  readonly #queue = new SerialQueue();
+  readonly #endpoints = new Map<number, LocalEndpoint>();
+
+  constructor(o: EndpointManagerOptions) {
+    this.#o = o;
+    this.#files = new EndpointFiles(o.stateDir);
+  }
+
+  list(): LocalEndpoint[] {
+    return [...this.#endpoints.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get(id: number): LocalEndpoint | undefined {
+    return this.#endpoints.get(id);
+  }
+
+  find(containerId: string, ifname: string): LocalEndpoint | undefined {
+    for (const ep of this.#endpoints.values()) {
+      if (ep.containerId === containerId && ep.ifname === ifname) return ep;
+    }
+    return undefined;
+  }
+
+  add(req: AddRequest): Promise<HyphaResult> {
+    return this.#queue.run(() => this.#add(req));
+  }
+
+  del(containerId: string, ifname: string): Promise<boolean> {
+    return this.#queue.run(async () => {
+      const ep = this.find(containerId, ifname);
+      if (!ep) return false;
+      await this.#remove(ep, "deleted");
+      return true;
+    });
+  }
+
+  check(containerId: string, ifname: string, netns: string): Promise<void> {
+    return this.#queue.run(() => this.#check(containerId, ifname, netns));
+  }
+
+  /** Removes every endpoint not in `valid` (CNI GC); returns how many went. */
+  gc(valid: Array<{ containerId: string; ifname: string }>): Promise<number> {
+    return this.#queue.run(async () => {
+      const keep = new Set(valid.map((v) => `${v.containerId}/${v.ifname}`));
+      let n = 0;
+      for (const ep of this.list()) {
+        if (keep.has(`${ep.containerId}/${ep.ifname}`)) continue;
+        await this.#remove(ep, "garbage-collected");
+        n++;
+      }
+      return n;
+    });
+  }
+
+  async #add(req: AddRequest): Promise<HyphaResult> {
+    const { network, log } = this.#o;
+    if (!network.ready) {
+      throw cniError(
+        HyphaCniCode.NotReady,
+        "The node has no pod CIDR yet",
+        `the agent is waiting for the cluster store (${
+          this.#o.store.status().lastError ?? "connecting"
+        })`,
+      );
+    }
+    const dup = this.find(req.containerId, req.ifname);
+    if (dup) {
+      throw cniError(
+        HyphaCniCode.DuplicateAttachment,
+        `Container "${req.containerId}" already has interface "${req.ifname}" on this network`,
+        `endpoint ${dup.id} (${dup.ips.join(", ")}); DEL it first`,
+      );
+    }
+    checkNetns(req.netns);
+
+    const stored = req.namespace && req.pod
+      ? await this.#o.store.podLabels(req.namespace, req.pod)
+      : undefined;
+    const labels = { ...(stored?.labels ?? {}), ...req.labels };
+    const identity = await this.#o.store.identityFor(identityLabels({
+      namespace: req.namespace || "default",
+      labels,
+      namespaceLabels: stored?.namespaceLabels ?? {},
+      cluster: this.#o.cluster,
+      ...(stored?.serviceAccount ? { serviceAccount: stored.serviceAccount } : {}),
+    }));
+
+    const id = this.#nextId();
+    const owner = `${req.containerId}/${req.ifname}`;
+    const ips: Ip[] = [];
+    const undo: Array<() => Promise<unknown> | unknown> = [];
+    try {
+      for (const [family, alloc] of network.allocators) {
+        try {
+          ips.push(alloc.allocate(owner));
+        } catch (err) {
+          if (err instanceof IpamExhaustedError) {
+            throw cniError(
+              HyphaCniCode.PodCidrExhausted,
+              `No free IPv${family} address in pod CIDR ${alloc.cidr}`,
+              err.message,
+            );
+          }
+          throw err;
+        }
+        undo.push(() => alloc.releaseOwner(owner));
+      }
+      const ep: LocalEndpoint = {
+        node: this.#o.node,
+        id,
+        containerId: req.containerId,
+        ifname: req.ifname,
+        namespace: req.namespace,
+        pod: req.pod,
+        labels,
+        identity,
+        ips: ips.map(String),
+        netns: req.netns,
+        hostIfname: await hostIfname(req.containerId, req.ifname),
+        hostMac: randomMac(),
+        podMac: randomMac(),
+        mtu: req.mtu || network.mtu,
+        createdAt: new Date().toISOString(),
+      };
+      if (await getLink(ep.hostIfname)) {
+        throw cniError(
+          HyphaCniCode.DuplicateAttachment,
+          `Interface "${ep.hostIfname}" for container "${req.containerId}" already exists`,
+          "a previous ADD for this container was not cleaned up; DEL it first",
+        );
+      }
+      await createVeth({
+        hostName: ep.hostIfname,
+        hostMac: ep.hostMac,
+        podName: ep.ifname,
+        podMac: ep.podMac,
+        netns: ep.netns,
+        mtu: ep.mtu,
+      });
+      undo.push(() => deleteLink(ep.hostIfname));
+      await configurePod({
+        netns: ep.netns,
+        ifname: ep.ifname,
+        gatewayMac: ep.hostMac,
+        addresses: ips.map((ip) => ({
+          ip: ip.toString(),
+          family: ip.family,
+          gateway: this.#router(ip.family),
+        })),
+      });
+      await this.#wireHost(ep);
+      undo.push(() => this.#unwire(ep));
+      await this.#files.save(ep);
+      undo.push(() => this.#files.remove(ep.id));
+      this.#endpoints.set(ep.id, ep);
+      this.#publish(ep);
+      log.info("endpoint added", {
+        id: ep.id,
+        pod: `${ep.namespace}/${ep.pod}`,
+        ips: ep.ips.join(","),
+        identity,
+        ifname: ep.hostIfname,
+      });
+      return this.#result(ep);
+    } catch (err) {
+      for (const fn of undo.reverse()) {
+        try {
+          await fn();
+        } catch (cleanupErr) {
+          log.warn("cleanup after failed ADD", { error: String(cleanupErr) });
+        }
+      }
+      throw err;
+    }
+  }
+
+  #router(family: IpFamily): string {
+    const alloc = this.#o.network.allocators.get(family);
+    if (!alloc) throw new Error(`No IPv${family} pod CIDR`);
+    return alloc.router.toString();
+  }
+
+  #nextId(): number {
+    for (let id = 1; id <= MAX_ENDPOINT_ID; id++) if (!this.#endpoints.has(id)) return id;
+    throw cniError(HyphaCniCode.Internal, "No endpoint id left on this node (65535 in use)");
+  }
+
+  /** Host routes, programs and map entries of an endpoint (adopts what is there already). */
+  async #wireHost(ep: LocalEndpoint): Promise<void> {
+    await ipBatch(
+      ep.ips.map((ip) =>
+        `route replace ${ip}/${
+          ip.includes(":") ? 128 : 32
+        } dev ${ep.hostIfname} proto ${HYPHA_ROUTE_PROTO} scope link`
+      ),
+    );
+    const ifindex = readIfindex(ep.hostIfname);
+    this.#o.pods.attachEndpoint(ep.hostIfname);
+    for (const ip of ep.ips) {
+      this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex));
+    }
+    const r = this.#o.maps.endpoints.flush();
+    if (r.errors.length) {
+      throw cniError(HyphaCniCode.Internal, "Cannot write the endpoint map", r.errors[0]!.message);
+    }
+    this.#o.state.endpoints.upsert(endpointKey(ep), record(ep));
+    this.#o.network.flushIpcache();
+  }
+
+  #unwire(ep: LocalEndpoint): void {
+    for (const ip of ep.ips) this.#o.maps.endpoints.delete(endpointKeyOf(parseIp(ip)));
+    this.#o.maps.endpoints.flush();
+    this.#o.pods.detachEndpoint(ep.hostIfname);
+    this.#o.state.endpoints.delete(endpointKey(ep));
+    this.#o.network.flushIpcache();
+  }
+
+  #publish(ep: LocalEndpoint): void {
+    this.#o.store.publishEndpoint(record(ep));
+  }
+
+  async #remove(ep: LocalEndpoint, why: string): Promise<void> {
+    this.#unwire(ep);
+    await deleteLink(ep.hostIfname); // takes the pod side and the host routes with it
+    for (const alloc of this.#o.network.allocators.values()) {
+      alloc.releaseOwner(`${ep.containerId}/${ep.ifname}`);
+    }
+    await this.#files.remove(ep.id);
+    this.#endpoints.delete(ep.id);
+    this.#o.store.withdrawEndpoint(ep);
+    this.#o.log.info(`endpoint ${why}`, { id: ep.id, pod: `${ep.namespace}/${ep.pod}` });
+  }
+
+  async #check(containerId: string, ifname: string, netns: string): Promise<void> {
+    const ep = this.find(containerId, ifname);
+    if (!ep) {
+      throw cniError(
+        CniErrorCode.UnknownContainer,
+        `No endpoint for container "${containerId}" interface "${ifname}"`,
+      );
+    }
+    const fail = (msg: string) => cniError(HyphaCniCode.CheckFailed, msg, `endpoint ${ep.id}`);
+    if (netns && netns !== ep.netns) throw fail(`Endpoint is in "${ep.netns}", not "${netns}"`);
+    const link = await getLink(ep.hostIfname);
+    if (!link) throw fail(`Host interface "${ep.hostIfname}" is missing`);
+    if (!link.up) throw fail(`Host interface "${ep.hostIfname}" is down`);
+    const have = new Set(await podAddresses(ep.netns, ep.ifname).catch(() => []));
+    const missing = ep.ips.filter((ip) => !have.has(ip));
+    if (missing.length) throw fail(`Pod interface "${ep.ifname}" lacks ${missing.join(", ")}`);
+    if (!this.#o.pods.endpointInterfaces().has(ep.hostIfname)) {
+      throw fail(`No datapath programs on "${ep.hostIfname}"`);
+    }
+    for (const ip of ep.ips) {
+      const row = this.#o.maps.endpoints.get(endpointKeyOf(parseIp(ip)));
+      if (!row || row.ifindex !== link.ifindex) throw fail(`Endpoint map entry of ${ip} is wrong`);
+    }
+  }
+
+  /**
+   * After a (re)start: re-adopts every endpoint on disk whose host veth still exists (writing
+   * only what differs), and cleans up those whose pod went away while the agent was down.
+   */
+  restore(): Promise<{ restored: number; removed: number }> {
+    return this.#queue.run(async () => {
+      const { endpoints, errors } = await this.#files.loadAll();
+      for (const e of errors) this.#o.log.warn("skipping unreadable endpoint file", { error: e });
+      let restored = 0, removed = 0;
+      for (const ep of endpoints) {
+        const alive = existsIfname(ep.hostIfname) && existsPath(ep.netns);
+        this.#endpoints.set(ep.id, ep);
+        for (const alloc of this.#o.network.allocators.values()) {
+          for (const ip of ep.ips) {
+            const addr = parseIp(ip);
+            if (addr.family === alloc.cidr.address.family && alloc.cidr.contains(addr)) {
+              alloc.allocateSpecific(addr, `${ep.containerId}/${ep.ifname}`);
+            }
+          }
+        }
+        if (!alive) {
+          await this.#remove(ep, "gone while the agent was down; cleaned");
+          removed++;
+          continue;
+        }
+        const ifindex = readIfindex(ep.hostIfname);
+        this.#o.pods.attachEndpoint(ep.hostIfname);
+        for (const ip of ep.ips) {
+          this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex));
+        }
+        this.#o.state.endpoints.upsert(endpointKey(ep), record(ep));
+        this.#publish(ep);
+        restored++;
+      }
+      // Entries and attachments of endpoints that have no file (a crash inside ADD) go.
+      const r = this.#o.maps.endpoints.sync();
+      if (r.errors.length) this.#o.log.warn("endpoint map sync", { error: r.errors[0]!.message });
+      const known = new Set(this.list().map((e) => e.hostIfname));
+      for (const ifname of this.#o.pods.endpointInterfaces()) {
+        if (!known.has(ifname)) {
+          this.#o.pods.detachEndpoint(ifname);
+          await deleteLink(ifname).catch(() => false);
+        }
+      }
+      return { restored, removed };
+    });
+  }
+
+  #result(ep: LocalEndpoint): HyphaResult {
+    return {
+      interfaces: [
+        { name: ep.hostIfname, mac: ep.hostMac },
+        { name: ep.ifname, mac: ep.podMac, sandbox: ep.netns, mtu: ep.mtu },
+      ],
+      ips: ep.ips.map((ip) => {
+        const family = ip.includes(":") ? 6 : 4;
+        return {
+          address: `${ip}/${family === 4 ? 32 : 128}`,
+          gateway: this.#router(family),
+          interface: 1,
+        };
+      }),
+      routes: ep.ips.map((ip) => ({
+        dst: ip.includes(":") ? "::/0" : "0.0.0.0/0",
+        gw: this.#router(ip.includes(":") ? 6 : 4),
+      })),
+      dns: {},
+    };
+  }
+}
+
+function info(ep: LocalEndpoint, ifindex: number): EndpointInfo {
+  return {
+    ifindex,
+    id: ep.id,
+    identity: ep.identity,
+    flags: 0,
+    mac: macBytes(ep.podMac),
+    node_mac: macBytes(ep.hostMac),
+  };
+}
+
+function record(ep: LocalEndpoint): EndpointRecord {
+  return {
+    node: ep.node,
+    id: ep.id,
+    containerId: ep.containerId,
+    ifname: ep.ifname,
+    namespace: ep.namespace,
+    pod: ep.pod,
+    labels: ep.labels,
+    identity: ep.identity,
+    ips: ep.ips,
+  };
+}
+
+function readIfindex(ifname: string): number {
+  const n = Number(Deno.readTextFileSync(`/sys/class/net/${ifname}/ifindex`).trim());
+  if (!n) throw new Error(`Interface "${ifname}" has no ifindex`);
+  return n;
+}
+
+function existsIfname(ifname: string): boolean {
+  try {
+    Deno.statSync(`/sys/class/net/${ifname}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function existsPath(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,70 @@
+// The ipcache's desired contents, computed from the state tables: every endpoint (local or on
+// another node) as a host prefix with its identity, every node's pod CIDRs (the owning node's
+// address as tunnel endpoint) and every node address. One owner, one table: rows change as the
+// nodes and endpoints tables change.
+import type { IpcacheKey, IpcacheValue } from "../bpf/generated/host.ts";
+import { RESERVED_IDENTITIES } from "../bpf/generated/identities.ts";
+import { type Cidr, parseCidr, parseIp } from "../ipam/mod.ts";
+import type { EndpointRecord, NodeInfo } from "../state/mod.ts";
+import { addrWords, ipcacheKeyOf } from "../datapath/addr.ts";
+
+/** IPCACHE_F_* in bpf/lib/ipcache.h */
+export const IPCACHE_F = { local: 0x1, endpoint: 0x2, podCidr: 0x4, node: 0x8 } as const;
+
+export type IpcacheRow = [IpcacheKey, IpcacheValue];
+
+function hostCidr(ip: string): Cidr {
+  const a = parseIp(ip);
+  return parseCidr(`${a}/${a.family === 4 ? 32 : 128}`);
+}
+
+function tunnelOf(node: NodeInfo | undefined): number {
+  const v4 = node?.addresses.find((a) => !a.includes(":"));
+  return v4 ? addrWords(parseIp(v4))[0]! : 0;
+}
+
+export function nodeRows(node: NodeInfo, self: string): IpcacheRow[] {
+  const isSelf = node.name === self;
+  const rows: IpcacheRow[] = [];
+  for (const c of node.podCIDRs) {
+    rows.push([ipcacheKeyOf(parseCidr(c)), {
+      identity: RESERVED_IDENTITIES.unmanaged,
+      tunnel_ipv4: isSelf ? 0 : tunnelOf(node),
+      flags: IPCACHE_F.podCidr,
+    }]);
+  }
+  for (const a of node.addresses) {
+    rows.push([ipcacheKeyOf(hostCidr(a)), {
+      identity: isSelf ? RESERVED_IDENTITIES.host : RESERVED_IDENTITIES["remote-node"],
+      tunnel_ipv4: 0,
+      flags: IPCACHE_F.node,
+    }]);
+  }
+  return rows;
+}
+
+export function endpointRows(
+  ep: EndpointRecord,
+  self: string,
+  node: NodeInfo | undefined,
+): IpcacheRow[] {
+  const isSelf = ep.node === self;
+  return ep.ips.map((ip) => [ipcacheKeyOf(hostCidr(ip)), {
+    identity: ep.identity,
+    tunnel_ipv4: isSelf ? 0 : tunnelOf(node),
+    flags: IPCACHE_F.endpoint | (isSelf ? IPCACHE_F.local : 0),
+  }]);
+}
+
+/** The whole desired ipcache for the current tables. */
+export function desiredIpcache(
+  nodes: NodeInfo[],
+  endpoints: EndpointRecord[],
+  self: string,
+): IpcacheRow[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  return [
+    ...nodes.flatMap((n) => nodeRows(n, self)),
+    ...endpoints.flatMap((e) => endpointRows(e, self, byName.get(e.node))),
+  ];
+}

@@ -1,0 +1,49 @@
+// core/store: the cluster store behind one interface (local manifests, or etcd).
+import type { HyphaConfig } from "../config/schema.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import type { State } from "../state/mod.ts";
+import { LocalStore } from "./local_store.ts";
+import type { ClusterStore } from "./store.ts";
+
+export {
+  type ClusterStore,
+  NodeConflictError,
+  type NodeRegistration,
+  type PodCidrRequest,
+  type PodLabels,
+  type StoreStatus,
+} from "./store.ts";
+export { LocalStore } from "./local_store.ts";
+
+export interface StoreOptions {
+  config: HyphaConfig;
+  state: State;
+  stateDir: string;
+  log: Logger;
+}
+
+export async function createStore(o: StoreOptions): Promise<ClusterStore> {
+  const { store, node } = o.config;
+  if (store.kind === "etcd") {
+    const { EtcdStore } = await import("./etcd_store.ts");
+    return new EtcdStore({
+      endpoints: store.etcd.endpoints,
+      prefix: store.etcd.prefix,
+      leaseTTL: store.etcd.leaseTTL,
+      timeoutMs: store.etcd.timeoutMs,
+      node: node.name,
+      cluster: node.cluster,
+      state: o.state,
+      stateDir: o.stateDir,
+      log: o.log,
+    });
+  }
+  return new LocalStore({
+    state: o.state,
+    stateDir: o.stateDir,
+    manifests: store.manifests,
+    node: node.name,
+    cluster: node.cluster,
+    log: o.log,
+  });
+}
