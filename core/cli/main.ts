@@ -1,7 +1,16 @@
 // The `hypha` command line: runs the agent, or talks to a running one over its API.
 import { join } from "node:path";
 import { ApiClient, type Target } from "../api/client.ts";
-import type { ConfigRow, CounterRow, DatapathStatus, MapRow, NodeStatus } from "../api/backend.ts";
+import type {
+  ConfigRow,
+  CounterRow,
+  DatapathStatus,
+  EndpointRow,
+  MapRow,
+  NetworkView,
+  NodeRow,
+  NodeStatus,
+} from "../api/backend.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import { ConfigError, describeConfig } from "../config/mod.ts";
 import { cleanupNode, derivePaths, loadAgentConfig, runAgent } from "../agent/mod.ts";
@@ -45,6 +54,10 @@ Commands:
   bpf map list               BPF maps with entries and fill ratio
   bpf map dump NAME          entries of a BPF map (--limit N, default 100)
   counters                   per-interface packets, bytes and drops
+  network                    routing mode, pod CIDRs, IPAM use and the cluster store
+  node list                  nodes of the cluster as this node knows them
+  endpoint list              endpoints (pods): this node's and, with etcd, every node's
+  endpoint get ID            one local endpoint in detail
   cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
@@ -196,6 +209,70 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
       );
       return 0;
     }
+    case "network": {
+      const { network } = await client.json<{ network: NetworkView }>("GET", "/v1/network");
+      show({ network }, () => networkText(network));
+      return 0;
+    }
+    case "node":
+    case "nodes": {
+      if (sub !== undefined && sub !== "list") {
+        throw new UsageError(`unknown node command "${sub}" (node list)`);
+      }
+      const { nodes } = await client.json<{ nodes: NodeRow[] }>("GET", "/v1/nodes");
+      show({ nodes }, () =>
+        renderTable(
+          ["NODE", "ADDRESSES", "POD CIDRS", "SOURCE", ""],
+          nodes.map((n) => [
+            n.name,
+            n.addresses.join(","),
+            n.podCIDRs.join(","),
+            n.source,
+            n.self ? "(this node)" : "",
+          ]),
+        ));
+      return 0;
+    }
+    case "endpoint":
+    case "endpoints": {
+      if (sub === "get") {
+        if (!arg) {
+          throw new UsageError("endpoint get needs an endpoint id (see hypha endpoint list)");
+        }
+        const r = await client.json<{ endpoint: Record<string, unknown> }>(
+          "GET",
+          `/v1/endpoints/${encodeURIComponent(arg)}`,
+        );
+        show(
+          r,
+          () =>
+            Object.entries(r.endpoint).map(([k, v]) =>
+              `${k.padEnd(12)} ${typeof v === "string" ? v : JSON.stringify(v)}`
+            ).join("\n"),
+        );
+        return 0;
+      }
+      if (sub !== undefined && sub !== "list") {
+        throw new UsageError(`unknown endpoint command "${sub}" (endpoint list, endpoint get ID)`);
+      }
+      const { endpoints } = await client.json<{ endpoints: EndpointRow[] }>(
+        "GET",
+        "/v1/endpoints",
+      );
+      show({ endpoints }, () =>
+        renderTable(
+          ["NODE", "ID", "POD", "IDENTITY", "IPS", "INTERFACE"],
+          endpoints.map((e) => [
+            e.node,
+            e.id,
+            e.pod ? `${e.namespace}/${e.pod}` : e.containerId.slice(0, 12),
+            e.identity,
+            e.ips.join(","),
+            e.hostIfname ?? "",
+          ]),
+        ) + `\n${endpoints.length} endpoints`);
+      return 0;
+    }
     case "counters": {
       const { counters } = await client.json<{ counters: CounterRow[] }>("GET", "/v1/counters");
       show({ counters }, () => countersTable(counters));
@@ -274,6 +351,20 @@ function statusText(
     s.plugins.length ? pluginsTable(s.plugins) : "Plugins:    none built into this agent yet",
   );
   return lines.join("\n");
+}
+
+function networkText(n: NetworkView): string {
+  return [
+    `Routing:    ${n.routing}${n.tunnelDevice ? ` (device ${n.tunnelDevice})` : ""}; masquerade ${
+      n.masquerade ? "on" : "off"
+    }; pod MTU ${n.mtu}`,
+    `Addresses:  ${n.addresses.join(", ")}`,
+    `Pod CIDRs:  ${n.podCIDRs.join(", ") || "none yet"}`,
+    ...n.ipam.map((i) => `IPAM:       ${i.cidr}: ${i.used} used, ${i.available} free`),
+    `Store:      ${n.store.kind}, ${n.store.connected ? "connected" : "NOT CONNECTED"}, ${
+      n.store.synced ? "synced" : "not synced"
+    }${n.store.lastError ? ` (${n.store.lastError})` : ""}`,
+  ].join("\n");
 }
 
 function pluginsTable(plugins: PluginStatus[]): string {

@@ -58,6 +58,11 @@ Deno.test("HostDatapath counts real traffic and a reload adopts it without writi
         "hypha_devices",
         "hypha_ifcounters",
         "hypha_ifdrops",
+        "hypha_config",
+        "hypha_endpoints",
+        "hypha_ipcache",
+        "hypha_ct",
+        "hypha_snat",
       ]);
       const devices = maps[0]!;
       assert.equal(devices.count(), 1);

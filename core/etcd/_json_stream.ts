@@ -1,0 +1,64 @@
+// Splits a byte stream of concatenated JSON objects (the gateway's streaming responses: one object
+// per message, newline separated, but chunk boundaries fall anywhere, even inside a UTF-8
+// sequence) into parsed objects.
+
+/** Incremental splitter: feed text, get back every object completed so far. */
+export class JsonObjectSplitter {
+  #buf = "";
+  #pos = 0; // next character to scan
+  #start = -1; // start of the current object, -1 between objects
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  push(text: string): unknown[] {
+    this.#buf += text;
+    const out: unknown[] = [];
+    for (; this.#pos < this.#buf.length; this.#pos++) {
+      const c = this.#buf[this.#pos]!;
+      if (this.#start < 0) {
+        if (c === "{") {
+          this.#start = this.#pos;
+          this.#depth = 1;
+        } else if (!/\s/.test(c)) {
+          throw new SyntaxError(`Unexpected ${JSON.stringify(c)} between JSON objects`);
+        }
+        continue;
+      }
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (c === "\\") this.#escaped = true;
+        else if (c === '"') this.#inString = false;
+      } else if (c === '"') {
+        this.#inString = true;
+      } else if (c === "{" || c === "[") {
+        this.#depth++;
+      } else if (c === "}" || c === "]") {
+        if (--this.#depth === 0) {
+          out.push(JSON.parse(this.#buf.slice(this.#start, this.#pos + 1)));
+          this.#start = -1;
+        }
+      }
+    }
+    // Drop what has been consumed so the buffer holds at most one partial object.
+    const keep = this.#start < 0 ? this.#pos : this.#start;
+    this.#buf = this.#buf.slice(keep);
+    this.#pos -= keep;
+    if (this.#start >= 0) this.#start = 0;
+    return out;
+  }
+
+  /** True when the input ended between objects. */
+  get idle(): boolean {
+    return this.#start < 0;
+  }
+}
+
+/** The objects of a streaming response body, in order. */
+export async function* jsonObjects(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const splitter = new JsonObjectSplitter();
+  for await (const text of body.pipeThrough(new TextDecoderStream())) {
+    yield* splitter.push(text);
+  }
+  if (!splitter.idle) throw new SyntaxError("Stream ended inside a JSON object");
+}

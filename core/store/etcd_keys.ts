@@ -1,0 +1,49 @@
+// The layout of hypha's keys in etcd, under `<prefix>/<cluster>/`:
+//   nodes/<name>                 node registration (JSON), attached to the node's lease
+//   podcidrs/<cidr>              the node that holds a pod CIDR ("/" of the CIDR as "_")
+//   endpoints/<node>/<id>        an endpoint (JSON), attached to its node's lease
+//   identities/labels/<sha256>   label set -> numeric identity
+//   identities/id/<n>            numeric identity -> label set (JSON)
+//   pods/<namespace>/<name>      a pod's labels (JSON: {labels, serviceAccount?}), optional
+//   namespaces/<name>            a namespace's labels (JSON: {labels}), optional
+export class EtcdKeys {
+  readonly base: string;
+
+  constructor(prefix: string, cluster: string) {
+    this.base = `${prefix.replace(/\/+$/, "")}/${cluster}/`;
+  }
+
+  get nodes(): string {
+    return `${this.base}nodes/`;
+  }
+  node(name: string): string {
+    return `${this.nodes}${name}`;
+  }
+  get podCidrs(): string {
+    return `${this.base}podcidrs/`;
+  }
+  podCidr(cidr: string): string {
+    return `${this.podCidrs}${cidr.replace("/", "_")}`;
+  }
+  cidrOf(key: string): string {
+    return key.slice(this.podCidrs.length).replace("_", "/");
+  }
+  get endpoints(): string {
+    return `${this.base}endpoints/`;
+  }
+  endpoint(node: string, id: number): string {
+    return `${this.endpoints}${node}/${id}`;
+  }
+  get identityLabels(): string {
+    return `${this.base}identities/labels/`;
+  }
+  get identityIds(): string {
+    return `${this.base}identities/id/`;
+  }
+  pod(namespace: string, name: string): string {
+    return `${this.base}pods/${namespace}/${name}`;
+  }
+  namespace(name: string): string {
+    return `${this.base}namespaces/${name}`;
+  }
+}

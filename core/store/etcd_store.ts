@@ -1,0 +1,471 @@
+// The etcd store (kvstore mode): the distributed engine of a multi-node cluster. A node
+// registers under a lease (it expires when the agent dies), claims pod CIDRs with
+// compare-and-swap (no two nodes ever hold one), publishes its endpoints under the same lease,
+// allocates identities without duplicates, and follows every other node and endpoint through
+// watches that resume from the last revision. While etcd is unreachable nothing is withdrawn:
+// the state tables keep what was last known and writes are retried.
+import { EtcdClient, EtcdError, type KeyValue, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
+import { compare, op } from "../etcd/mod.ts";
+import { labelsKey } from "../identity/labels.ts";
+import { FIRST_ALLOCATED_IDENTITY, MAX_IDENTITY } from "../identity/local_allocator.ts";
+import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import { endpointKey, type EndpointRecord, type NodeInfo, type State } from "../state/mod.ts";
+import { join } from "node:path";
+import { EtcdKeys } from "./etcd_keys.ts";
+import {
+  type ClusterStore,
+  NodeConflictError,
+  type NodeRegistration,
+  type PodCidrRequest,
+  type PodLabels,
+  type StoreStatus,
+} from "./store.ts";
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  prefix: string;
+  leaseTTL: number;
+  timeoutMs: number;
+  node: string;
+  cluster: string;
+  state: State;
+  stateDir: string;
+  log: Logger;
+}
+
+interface NodeValue extends NodeRegistration {
+  podCIDRs: string[];
+  registeredAt: string;
+}
+
+const RETRY_MAX_MS = 5_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class EtcdStore implements ClusterStore {
+  readonly kind = "etcd" as const;
+  readonly synced: Promise<void>;
+  readonly #o: EtcdStoreOptions;
+  readonly #client: EtcdClient;
+  readonly #keys: EtcdKeys;
+  readonly #syncedResolve: () => void;
+  readonly #pending = new Map<string, string | null>(); // key -> value to put, or null: delete
+  readonly #identities = new Map<string, number>();
+  readonly #watches: Watch[] = [];
+  #registration: NodeValue | undefined;
+  #lease: bigint | undefined;
+  #keeper: LeaseKeeper | undefined;
+  #writer: Promise<void> | undefined;
+  #connected = false;
+  #isSynced = false;
+  #lastError: string | undefined;
+  #stopped = false;
+  #snapshots = new Set<string>();
+
+  constructor(o: EtcdStoreOptions) {
+    this.#o = o;
+    this.#client = new EtcdClient({
+      endpoints: o.endpoints,
+      timeoutMs: o.timeoutMs,
+      logger: {
+        warn: (m, f) => o.log.warn(`etcd: ${m}`, f),
+        error: (m, f) => o.log.error(`etcd: ${m}`, f),
+      },
+    });
+    this.#keys = new EtcdKeys(o.prefix, o.cluster);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.synced = promise;
+    this.#syncedResolve = resolve;
+  }
+
+  /** Runs `fn` until etcd answers; unreachable etcd is logged and retried with backoff. */
+  async #retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let delay = 200;
+    for (let attempt = 1;; attempt++) {
+      if (this.#stopped) throw new Error(`${what}: the store is stopping`);
+      try {
+        const r = await fn();
+        if (!this.#connected) {
+          this.#o.log.info("etcd reachable", { endpoint: this.#client.endpoint });
+        }
+        this.#connected = true;
+        this.#lastError = undefined;
+        return r;
+      } catch (err) {
+        if (!(err instanceof EtcdError) || !err.unavailable) throw err;
+        this.#connected = false;
+        this.#lastError = err.message;
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.#o.log.warn(`${what}: etcd unreachable, retrying`, {
+            endpoints: this.#o.endpoints.join(","),
+            attempt,
+            error: err.message,
+          });
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  async register(node: NodeRegistration, cidrs: PodCidrRequest[]): Promise<string[]> {
+    return await this.#retry("registering the node", async () => {
+      await this.#checkConflict(node);
+      await this.#ensureLease();
+      const podCIDRs: string[] = [];
+      for (const req of cidrs) podCIDRs.push(await this.#claimCidr(node.name, req));
+      const value: NodeValue = { ...node, podCIDRs, registeredAt: new Date().toISOString() };
+      await this.#client.put(this.#keys.node(node.name), JSON.stringify(value), {
+        lease: this.#lease!,
+      });
+      this.#registration = value;
+      this.#o.state.nodes.upsert(node.name, {
+        name: node.name,
+        cluster: node.cluster,
+        addresses: node.addresses,
+        podCIDRs,
+        source: "self",
+      });
+      this.#startKeeper();
+      return podCIDRs;
+    });
+  }
+
+  /** Another live agent under the same node name is an operator error: refuse, clearly. */
+  async #checkConflict(node: NodeRegistration): Promise<void> {
+    const kv = await this.#client.get(this.#keys.node(node.name));
+    if (!kv) return;
+    let held: Partial<NodeValue> = {};
+    try {
+      held = JSON.parse(kv.value);
+    } catch {
+      return; // unreadable: ours to overwrite
+    }
+    if (held.instance === node.instance) return;
+    const alive = kv.lease ? await this.#client.timeToLive(kv.lease) : undefined;
+    if (!alive || alive.ttl <= 0) return;
+    throw new NodeConflictError(
+      `Node name "${node.name}" is registered by another agent (instance ${held.instance}, ` +
+        `addresses ${(held.addresses ?? []).join(", ")}) whose lease is alive for ${alive.ttl}s: ` +
+        "give this node another node.name, or stop the other agent",
+    );
+  }
+
+  get #leaseFile(): string {
+    return join(this.#o.stateDir, "etcd_lease");
+  }
+
+  /** Reuses the lease of the previous run while it is alive (a restart changes nothing). */
+  async #ensureLease(): Promise<void> {
+    if (this.#lease !== undefined) return;
+    try {
+      const saved = BigInt((await Deno.readTextFile(this.#leaseFile)).trim());
+      const info = await this.#client.timeToLive(saved);
+      if (info && info.ttl > 0) {
+        this.#lease = saved;
+        return;
+      }
+    } catch (err) {
+      if (err instanceof EtcdError) throw err;
+      // no saved lease
+    }
+    this.#lease = await this.#client.grant(this.#o.leaseTTL);
+    await Deno.writeTextFile(this.#leaseFile, String(this.#lease));
+  }
+
+  #startKeeper(): void {
+    if (this.#keeper && !this.#keeper.stopped && !this.#keeper.lost) return;
+    this.#keeper = this.#client.keepAlive(this.#lease!, {
+      onLost: (id, reason) => {
+        this.#o.log.warn("node lease lost; registering again", { lease: String(id), reason });
+        this.#lease = undefined;
+        this.#reRegister();
+      },
+    });
+  }
+
+  /** After a lost lease: a new lease, the node and every endpoint again. */
+  #reRegister(): void {
+    const reg = this.#registration;
+    if (!reg || this.#stopped) return;
+    this.#retry("re-registering the node", async () => {
+      await this.#ensureLease();
+      await this.#client.put(this.#keys.node(reg.name), JSON.stringify(reg), {
+        lease: this.#lease!,
+      });
+      this.#startKeeper();
+      for (const ep of this.#o.state.endpoints.list()) {
+        if (ep.node === this.#o.node) this.publishEndpoint(ep);
+      }
+    }).catch((err) => this.#o.log.error("re-registration failed", { error: String(err) }));
+  }
+
+  async #claimCidr(node: string, req: PodCidrRequest): Promise<string> {
+    const mine = async (cidr: string) => {
+      const key = this.#keys.podCidr(cidr);
+      const r = await this.#client.txn({
+        compare: [compare.createRevision(key, "=", 0n)],
+        success: [op.put(key, node)],
+        failure: [op.get(key)],
+      });
+      if (r.succeeded) return true;
+      const held = r.responses[0];
+      const owner = held && "kvs" in held ? held.kvs[0]?.value : undefined;
+      return owner === node;
+    };
+    if (req.fixed) {
+      if (await mine(req.fixed)) return req.fixed;
+      const kv = await this.#client.get(this.#keys.podCidr(req.fixed));
+      throw new Error(
+        `node.podCIDR${req.family === 6 ? "v6" : ""} "${req.fixed}" is held by node "${kv?.value}"`,
+      );
+    }
+    const pool = parseCidr(req.pool);
+    const held = await this.#client.getPrefix(this.#keys.podCidrs);
+    for (const kv of held.kvs) {
+      const cidr = this.#keys.cidrOf(kv.key);
+      if (
+        kv.value === node && parseCidr(cidr).address.family === req.family &&
+        pool.containsCidr(parseCidr(cidr))
+      ) {
+        return cidr; // ours from a previous run
+      }
+    }
+    const taken = new Set(held.kvs.map((kv) => this.#keys.cidrOf(kv.key)));
+    const count = nodeCidrCount(pool, req.maskSize);
+    for (let i = 0n; i < count; i++) {
+      const candidate = nthNodeCidr(pool, req.maskSize, i).toString();
+      if (taken.has(candidate)) continue;
+      if (await mine(candidate)) return candidate;
+    }
+    throw new Error(
+      `networking.ipv${req.family}.pool "${req.pool}" has no free /${req.maskSize} left for node "${node}"`,
+    );
+  }
+
+  async start(): Promise<void> {
+    const ready = (name: string) => {
+      this.#snapshots.add(name);
+      if (this.#snapshots.size === 2 && !this.#isSynced) {
+        this.#isSynced = true;
+        this.#syncedResolve();
+        this.#o.log.info("cluster store synced", {
+          nodes: this.#o.state.nodes.size,
+          endpoints: this.#o.state.endpoints.size,
+        });
+      }
+    };
+    this.#watches.push(this.#client.listAndWatch(this.#keys.nodes, {
+      onSnapshot: (kvs) => {
+        this.#nodeSnapshot(kvs);
+        ready("nodes");
+      },
+      onEvents: (events) => {
+        for (const e of events) this.#nodeEvent(e.key, e.type === "put" ? e.value : undefined);
+      },
+    }));
+    this.#watches.push(this.#client.listAndWatch(this.#keys.endpoints, {
+      onSnapshot: (kvs) => {
+        this.#endpointSnapshot(kvs);
+        ready("endpoints");
+      },
+      onEvents: (events) => {
+        for (const e of events) this.#endpointEvent(e.key, e.type === "put" ? e.value : undefined);
+      },
+    }));
+    this.#watches.push(this.#client.listAndWatch(this.#keys.identityLabels, {
+      onSnapshot: () => {},
+      onEvents: () => {},
+    }));
+    await Promise.resolve();
+  }
+
+  #nodeEvent(key: string, value: string | undefined): void {
+    const name = key.slice(this.#keys.nodes.length);
+    if (name === this.#o.node) return; // this agent's own row is "self"
+    if (value === undefined) {
+      if (this.#o.state.nodes.delete(name)) this.#o.log.info("node left", { node: name });
+      return;
+    }
+    try {
+      const v = JSON.parse(value) as NodeValue;
+      const row: NodeInfo = {
+        name,
+        cluster: v.cluster,
+        addresses: v.addresses,
+        podCIDRs: v.podCIDRs,
+        source: "etcd",
+      };
+      const cur = this.#o.state.nodes.get(name);
+      if (JSON.stringify(cur) !== JSON.stringify(row)) {
+        if (!cur) this.#o.log.info("node joined", { node: name, podCIDRs: v.podCIDRs.join(",") });
+        this.#o.state.nodes.upsert(name, row);
+      }
+    } catch (err) {
+      this.#o.log.warn("ignoring an unreadable node record", { key, error: String(err) });
+    }
+  }
+
+  #nodeSnapshot(kvs: KeyValue[]): void {
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      seen.add(kv.key.slice(this.#keys.nodes.length));
+      this.#nodeEvent(kv.key, kv.value);
+    }
+    for (const n of this.#o.state.nodes.list()) {
+      if (n.source === "etcd" && !seen.has(n.name)) this.#o.state.nodes.delete(n.name);
+    }
+  }
+
+  #endpointEvent(key: string, value: string | undefined): void {
+    const [node, id] = key.slice(this.#keys.endpoints.length).split("/");
+    if (!node || !id || node === this.#o.node) return; // local endpoints are the manager's
+    const tableKey = `${node}/${id}`;
+    if (value === undefined) {
+      this.#o.state.endpoints.delete(tableKey);
+      return;
+    }
+    try {
+      const ep = JSON.parse(value) as EndpointRecord;
+      if (JSON.stringify(this.#o.state.endpoints.get(tableKey)) !== JSON.stringify(ep)) {
+        this.#o.state.endpoints.upsert(tableKey, ep);
+      }
+    } catch (err) {
+      this.#o.log.warn("ignoring an unreadable endpoint record", { key, error: String(err) });
+    }
+  }
+
+  #endpointSnapshot(kvs: KeyValue[]): void {
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      seen.add(kv.key.slice(this.#keys.endpoints.length));
+      this.#endpointEvent(kv.key, kv.value);
+    }
+    for (const ep of this.#o.state.endpoints.list()) {
+      if (ep.node !== this.#o.node && !seen.has(endpointKey(ep))) {
+        this.#o.state.endpoints.delete(endpointKey(ep));
+      }
+    }
+  }
+
+  publishEndpoint(ep: EndpointRecord): void {
+    this.#pending.set(this.#keys.endpoint(ep.node, ep.id), JSON.stringify(ep));
+    this.#kickWriter();
+  }
+
+  withdrawEndpoint(ep: Pick<EndpointRecord, "node" | "id">): void {
+    this.#pending.set(this.#keys.endpoint(ep.node, ep.id), null);
+    this.#kickWriter();
+  }
+
+  /** Drains pending endpoint writes in order, retrying while etcd is unreachable. */
+  #kickWriter(): void {
+    if (this.#writer) return;
+    this.#writer = (async () => {
+      while (this.#pending.size && !this.#stopped) {
+        const [key, value] = this.#pending.entries().next().value!;
+        try {
+          await this.#retry("publishing endpoints", async () => {
+            if (value === null) await this.#client.delete(key);
+            else {
+              if (this.#lease === undefined) await this.#ensureLease();
+              await this.#client.put(key, value, { lease: this.#lease! });
+            }
+          });
+          if (this.#pending.get(key) === value) this.#pending.delete(key);
+        } catch (err) {
+          if (this.#stopped) break;
+          this.#o.log.warn("endpoint write failed; retrying", { key, error: String(err) });
+          await sleep(1000);
+        }
+      }
+    })().finally(() => {
+      this.#writer = undefined;
+      if (this.#pending.size && !this.#stopped) this.#kickWriter();
+    });
+  }
+
+  async identityFor(labels: Record<string, string>): Promise<number> {
+    const key = labelsKey(labels);
+    const cached = this.#identities.get(key);
+    if (cached !== undefined) return cached;
+    const labelsPath = `${this.#keys.identityLabels}${await sha256(key)}`;
+    const id = await this.#retry("allocating an identity", async () => {
+      for (let attempt = 0; attempt < 64; attempt++) {
+        const existing = await this.#client.get(labelsPath);
+        if (existing) return Number(existing.value);
+        const ids = await this.#client.getPrefix(this.#keys.identityIds);
+        let next = FIRST_ALLOCATED_IDENTITY;
+        for (const kv of ids.kvs) {
+          next = Math.max(next, Number(kv.key.slice(this.#keys.identityIds.length)) + 1);
+        }
+        next += attempt; // contenders racing for the same number spread out
+        if (next > MAX_IDENTITY) throw new Error("No identity left: all 2^24 numbers are in use");
+        const idPath = `${this.#keys.identityIds}${next}`;
+        const r = await this.#client.txn({
+          compare: [
+            compare.createRevision(labelsPath, "=", 0n),
+            compare.createRevision(idPath, "=", 0n),
+          ],
+          success: [op.put(labelsPath, String(next)), op.put(idPath, JSON.stringify(labels))],
+          failure: [],
+        });
+        if (r.succeeded) return next;
+      }
+      throw new Error(`Could not allocate an identity for ${key} after 64 attempts`);
+    });
+    this.#identities.set(key, id);
+    return id;
+  }
+
+  async podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
+    const get = async (key: string) => {
+      try {
+        const kv = await this.#client.get(key, { timeoutMs: this.#o.timeoutMs });
+        return kv
+          ? JSON.parse(kv.value) as { labels?: Record<string, string>; serviceAccount?: string }
+          : undefined;
+      } catch {
+        return undefined; // labels from the store are optional; CNI labels still apply
+      }
+    };
+    const [pod, ns] = await Promise.all([
+      get(this.#keys.pod(namespace, name)),
+      get(this.#keys.namespace(namespace)),
+    ]);
+    if (!pod && !ns) return undefined;
+    return {
+      labels: pod?.labels ?? {},
+      namespaceLabels: ns?.labels ?? {},
+      ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
+    };
+  }
+
+  status(): StoreStatus {
+    return {
+      kind: "etcd",
+      connected: this.#connected,
+      synced: this.#isSynced,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      detail: {
+        endpoints: this.#o.endpoints,
+        lease: this.#lease === undefined ? null : String(this.#lease),
+        pendingWrites: this.#pending.size,
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    // The lease is not revoked: a restarting agent picks it up again; a dead one expires.
+    await this.#keeper?.stop();
+    await Promise.all(this.#watches.map((w) => w.close()));
+    await this.#writer?.catch(() => {});
+    await this.#client.close();
+  }
+}
