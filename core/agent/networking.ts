@@ -96,13 +96,17 @@ export class Networking {
     }
   }
 
-  /** Registers with the cluster store (waiting for it), then follows it and restores endpoints. */
+  /**
+   * Registers with the cluster store (waiting for it), restores the local endpoints, then
+   * follows the cluster. Local endpoints are back in the state tables before the store's first
+   * sync lets the ipcache prune, so a restart never withdraws a local pod's entry.
+   */
   async bringUp(): Promise<void> {
     await this.network.register();
-    this.network.start();
-    await this.store.start();
     const r = await this.endpoints.restore();
     if (r.restored || r.removed) this.#o.log.info("endpoints restored", r);
+    this.network.start();
+    await this.store.start();
     this.#up = true;
   }
 

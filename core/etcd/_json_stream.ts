@@ -1,6 +1,7 @@
 // Splits a byte stream of concatenated JSON objects (the gateway's streaming responses: one object
 // per message, newline separated, but chunk boundaries fall anywhere, even inside a UTF-8
 // sequence) into parsed objects.
+import { readChunks } from "./_abort.ts";
 
 /** Incremental splitter: feed text, get back every object completed so far. */
 export class JsonObjectSplitter {
@@ -54,11 +55,19 @@ export class JsonObjectSplitter {
   }
 }
 
-/** The objects of a streaming response body, in order. */
-export async function* jsonObjects(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+/**
+ * The objects of a streaming response body, in order. Aborting `signal` cancels the body and
+ * makes the iteration throw (see _abort.ts for why a fetch's own signal is not enough).
+ */
+export async function* jsonObjects(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal = new AbortController().signal,
+): AsyncGenerator<unknown> {
   const splitter = new JsonObjectSplitter();
-  for await (const text of body.pipeThrough(new TextDecoderStream())) {
-    yield* splitter.push(text);
+  const decoder = new TextDecoder(); // streaming: a UTF-8 sequence may span chunks
+  for await (const chunk of readChunks(body, signal)) {
+    yield* splitter.push(decoder.decode(chunk, { stream: true }));
   }
+  splitter.push(decoder.decode());
   if (!splitter.idle) throw new SyntaxError("Stream ended inside a JSON object");
 }

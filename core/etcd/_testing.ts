@@ -6,10 +6,8 @@ import type { EtcdLogger } from "./types.ts";
 /** Records what the client logs, so tests stay quiet and can assert on warnings. */
 export function recordingLogger(): EtcdLogger & { lines: string[] } {
   const lines: string[] = [];
-  const rec = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-    console.log("DBG", performance.now(), lines.at(-1));
-  };
+  const rec = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
   return { lines, warn: rec("warn"), error: rec("error") };
 }
 
@@ -45,9 +43,7 @@ export async function withEtcd(
     try {
       await fn(cluster, connect);
     } finally {
-      console.log("closing");
-      await Promise.all(clients.map((c, i) => c.close().then(() => console.log("closed", i))));
-      console.log("all closed");
+      await Promise.all(clients.map((c) => c.close()));
     }
   } finally {
     await Deno.remove(dataDir, { recursive: true });

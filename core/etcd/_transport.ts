@@ -2,7 +2,7 @@
 // that last answered; when it cannot answer (network error, timeout, 5xx) the next one is tried,
 // round after round with a short backoff, until the call's deadline. Requests that are not safe to
 // repeat (a txn that writes) are only sent again when the failure proves etcd never applied them.
-import { linkedSignal } from "./_abort.ts";
+import { linkedSignal, readText } from "./_abort.ts";
 import { delay, jitter } from "./_delay.ts";
 import { EtcdError, GrpcCode } from "./errors.ts";
 import type { EtcdLogger } from "./types.ts";
@@ -158,7 +158,7 @@ export class Transport {
       });
     }
     if (!res.ok || !res.body) {
-      const f = gatewayFailure(res.status, await res.text());
+      const f = gatewayFailure(res.status, await readText(res.body, signal));
       throw new EtcdError(`etcd ${what}: ${f.cause} (at ${endpoint})`, {
         unavailable: f.retryable,
         endpoints: [endpoint],
@@ -219,7 +219,7 @@ export class Transport {
         client: this.#http,
         signal: linked.signal,
       });
-      const text = await res.text();
+      const text = await readText(res.body, linked.signal);
       if (res.ok) return { json: text ? JSON.parse(text) : {} };
       return { failure: gatewayFailure(res.status, text) };
     } catch (err) {
@@ -246,14 +246,22 @@ export class Transport {
   }
 }
 
-/** An error answer of the gateway: `{"error": "...", "message": "...", "code": <gRPC code>}`. */
+/**
+ * An error answer of the gateway: `{"error": "...", "message": "...", "code": <gRPC code>}` for
+ * unary calls, `{"error": {"grpc_code": 14, "message": "...", ...}}` for streams.
+ */
 function gatewayFailure(status: number, text: string): Failure {
   let message = text.trim() || `HTTP ${status}`;
   let code: number | undefined;
   try {
-    const body = JSON.parse(text) as { message?: string; error?: string; code?: number };
-    message = body.message ?? body.error ?? message;
-    code = body.code;
+    const body = JSON.parse(text) as {
+      message?: string;
+      error?: string | { message?: string; grpc_code?: number };
+      code?: number;
+    };
+    const inner = typeof body.error === "object" ? body.error : { message: body.error };
+    message = body.message ?? inner.message ?? message;
+    code = body.code ?? (typeof body.error === "object" ? body.error.grpc_code : undefined);
   } catch {
     // not JSON: keep the text
   }

@@ -68,3 +68,19 @@ Deno.test("EtcdClient.revoke() deletes the lease's keys and accepts an unknown l
     await etcd.revoke(424242n);
   });
 });
+
+Deno.test("EtcdClient.keepAlive() keeps a lease alive while the member it talks to is killed", async () => {
+  await withEtcd(3, async (cluster, connect) => {
+    const etcd = connect();
+    const lease = await etcd.grant(2);
+    await etcd.put("/hypha/nodes/n1", "up", { lease });
+    const lost: bigint[] = [];
+    const keeper = etcd.keepAlive(lease, { onLost: (id) => lost.push(id) });
+    await waitFor("the first keep-alive", () => keeper.ttl !== undefined);
+    await cluster.kill(cluster.endpoints.indexOf(etcd.endpoint));
+    await sleep(4_500); // more than two TTLs
+    assert.equal((await etcd.get("/hypha/nodes/n1"))?.value, "up");
+    assert.deepEqual(lost, []);
+    assert.equal(keeper.lost, false);
+  });
+});

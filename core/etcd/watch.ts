@@ -135,10 +135,7 @@ export class Watch implements AsyncDisposable {
         );
         endpoint = this.#endpoint = opened.endpoint;
         let restart = false;
-        console.log("W connected", endpoint, performance.now());
-        stream.signal.addEventListener("abort", () => console.log("W stream aborted", performance.now()));
-        for await (const msg of jsonObjects(opened.body)) {
-          console.log("W msg", JSON.stringify(msg).slice(0, 150));
+        for await (const msg of jsonObjects(opened.body, stream.signal)) {
           const outcome = await this.#handle(msg as WireWatchMessage);
           if (outcome === "created") {
             clearTimeout(createTimer);
@@ -151,7 +148,6 @@ export class Watch implements AsyncDisposable {
         }
         if (!restart) throw new Error("stream ended");
       } catch (err) {
-        console.log("W caught", String(err), this.#closed);
         if (this.#closed) return;
         if (err instanceof HandlerError || (err instanceof EtcdError && !err.unavailable)) {
           const cause = err instanceof HandlerError ? err.cause : err;
@@ -235,10 +231,12 @@ export class Watch implements AsyncDisposable {
         { unavailable: false, code: GrpcCode.outOfRange },
       );
     }
-    this.#ctx.logger?.warn("etcd watch start revision compacted, resetting", {
-      prefix: this.prefix,
-      compactRevision: compactRevision.toString(),
-    });
+    if (compactRevision > 0n) { // 0n: the first listing of listAndWatch, not a compaction
+      this.#ctx.logger?.warn("etcd watch start revision compacted, resetting", {
+        prefix: this.prefix,
+        compactRevision: compactRevision.toString(),
+      });
+    }
     try {
       return await onReset(compactRevision);
     } catch (err) {

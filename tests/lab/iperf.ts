@@ -1,0 +1,65 @@
+// iperf3 between lab namespaces: a one-shot server and a bounded client with JSON results.
+import { inNs } from "./netns.ts";
+
+export interface IperfResult {
+  /** Bits per second received, over the whole run. */
+  bitsPerSecond: number;
+  /** Bits per second of each reporting interval (1 s). */
+  intervals: number[];
+  retransmits: number;
+  error?: string;
+}
+
+/** Starts `iperf3 -s -1` (one test, then exit) in `ns`; resolves once it listens. */
+export async function iperfServe(ns: string, port = 5201): Promise<{ done: Promise<void> }> {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns, "iperf3", "-s", "-1", "-p", String(port)],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const done = child.output().then(() => {});
+  for (let i = 0; i < 50; i++) {
+    const r = await inNs(ns, ["ss", "-ltnH", `sport = :${port}`], { allowFail: true });
+    if (r.stdout.trim()) return { done };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  await done;
+  throw new Error(`iperf3 server in ${ns} did not listen on ${port}`);
+}
+
+/** `iperf3 -c` for `seconds` with `streams` parallel streams; bounded by seconds + 20 s. */
+export async function iperfClient(
+  ns: string,
+  host: string,
+  opts: { seconds: number; streams?: number; port?: number },
+): Promise<IperfResult> {
+  const r = await inNs(ns, [
+    "iperf3",
+    "-c",
+    host,
+    "-p",
+    String(opts.port ?? 5201),
+    "-t",
+    String(opts.seconds),
+    "-P",
+    String(opts.streams ?? 1),
+    "-J",
+  ], { allowFail: true, timeoutMs: (opts.seconds + 20) * 1000 });
+  let j: {
+    error?: string;
+    end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
+    intervals?: Array<{ sum: { bits_per_second: number } }>;
+  };
+  try {
+    j = JSON.parse(r.stdout);
+  } catch {
+    return { bitsPerSecond: 0, intervals: [], retransmits: 0, error: r.stderr || r.stdout };
+  }
+  return {
+    bitsPerSecond: j.end?.sum_received?.bits_per_second ?? 0,
+    intervals: (j.intervals ?? []).map((i) => i.sum.bits_per_second),
+    retransmits: j.end?.sum_sent?.retransmits ?? 0,
+    ...(j.error ? { error: j.error } : {}),
+  };
+}
