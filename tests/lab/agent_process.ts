@@ -29,7 +29,9 @@ export class AgentProcess {
    * `detached` agents run in their own session and outlive this process (the demo and
    * `lab up`); `lab down` stops them.
    */
-  async start(opts: { timeoutMs?: number; detached?: boolean } = {}): Promise<void> {
+  async start(
+    opts: { timeoutMs?: number; detached?: boolean; waitReady?: boolean } = {},
+  ): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     if (this.#child) throw new Error(`agent in ${this.ns} is already running`);
     const cmd = [
@@ -71,7 +73,8 @@ export class AgentProcess {
         );
       }
       try {
-        const res = await client.request("GET", "/readyz");
+        // /healthz answers as soon as the API serves; /readyz once the node is up
+        const res = await client.request("GET", opts.waitReady === false ? "/healthz" : "/readyz");
         await res.body?.cancel();
         if (opts.detached) this.#child.unref();
         return;
@@ -84,6 +87,30 @@ export class AgentProcess {
           `agent in ${this.ns} not ready after ${timeoutMs} ms:\n${await this.logTail()}`,
         );
       }
+    }
+  }
+
+  /** Waits until /readyz answers 200. */
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    using client = new ApiClient({ socket: this.socket });
+    for (;;) {
+      try {
+        const res = await client.request("GET", "/readyz");
+        await res.body?.cancel();
+        return;
+      } catch {
+        // not ready yet
+      }
+      if (!this.#child) {
+        throw new Error(`agent in ${this.ns} is not running:\n${await this.logTail()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `agent in ${this.ns} not ready after ${timeoutMs} ms:\n${await this.logTail()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
