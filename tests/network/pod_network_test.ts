@@ -117,3 +117,44 @@ async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 15_
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+for (const routing of ["tunnel", "native"] as const) {
+  Deno.test(`pod network (${routing}): dual stack gives pods IPv6 too, local and across nodes`, async () => {
+    await using lab = await Lab.create({
+      nodes: 2,
+      etcd: 1,
+      routing,
+      nodeConfig: { networking: { ipv6: { pool: "fd00:10:244::/56", nodeMaskSize: 64 } } },
+    });
+    // native IPv6 routes go through the nodes' IPv6 addresses
+    for (const [i, n] of ["n1", "n2"].entries()) {
+      await lab.exec(n, [
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        `fd00:aa::${i + 11}/64`,
+        "dev",
+        "eth0",
+        "nodad",
+      ]);
+    }
+    await lab.startAgents();
+    const a = await lab.addPod("n1", "x/a");
+    const a2 = await lab.addPod("n1", "x/a2");
+    const b = await lab.addPod("n2", "x/b");
+    for (const p of [a, a2, b]) {
+      assert.equal(p.ips.length, 2, `${p.key} has IPv4 and IPv6`);
+      assert.match(p.ips[1]!, /^fd00:10:244:/);
+    }
+    await using _s1 = await rrServe(a2.ns, { port: PORT });
+    await using _s2 = await rrServe(b.ns, { port: PORT });
+    for (const to of [a2, b]) {
+      const seen = await rrWhoami(a.ns, to.ips[1]!, PORT);
+      assert.equal(seen.address, a.ips[1], `${to.key} sees a's IPv6 address`);
+      const r = await rrClient(a.ns, { host: to.ips[1]!, port: PORT, mode: "crr", count: 50 });
+      assert.equal(r.failed, 0);
+      assert.deepEqual(await ping(a.ns, to.ips[1]!, 2), { sent: 2, received: 2 });
+    }
+  });
+}
