@@ -19,7 +19,7 @@ for (const routing of ["tunnel", "native"] as const) {
     const servers = await Promise.all(
       [a, a2, b, c].map((p) => rrServe(p.ns, { port: PORT, name: p.key })),
     );
-    await using world = await rrServe(lab.external.ns, {
+    await using _world = await rrServe(lab.external.ns, {
       port: PORT,
       name: "world",
       bind: WORLD_IP,

@@ -2,7 +2,6 @@
 // node name, and a node whose agent dies for good (its lease expires and the others forget it).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { AgentProcess } from "../lab/agent_process.ts";
 import { Lab } from "../lab/lab.ts";
 import { run } from "../lab/netns.ts";
