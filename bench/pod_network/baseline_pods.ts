@@ -1,0 +1,49 @@
+// The baseline of the pod network benchmarks: pods in the same lab wired without hypha and
+// without any BPF: a plain veth pair per pod, host routes in the node, and routes to the other
+// node's baseline pods through its underlay address (what a simple routed CNI does).
+import type { Lab } from "../../tests/lab/lab.ts";
+import { ip, run } from "../../tests/lab/netns.ts";
+
+export interface BaselinePod {
+  ns: string;
+  ip: string;
+}
+
+const GATEWAY = "169.254.1.1";
+
+/** Baseline pod `index` (1..) on the node with lab index `nodeIndex` (0..): 10.250.<node>.<i>. */
+export async function baselinePod(
+  lab: Lab,
+  node: string,
+  nodeIndex: number,
+  index: number,
+): Promise<BaselinePod> {
+  const ns = `hl-${lab.id}-b${nodeIndex}${index}`;
+  const host = `bl${nodeIndex}x${index}`;
+  const address = `10.250.${nodeIndex}.${index}`;
+  const nodeNs = lab.node(node).ns;
+  await run(["ip", "netns", "add", ns]);
+  await ip(nodeNs, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+  await ip(nodeNs, "link", "set", host, "up");
+  const mac = JSON.parse((await ip(nodeNs, "-j", "link", "show", host)).stdout)[0].address;
+  await ip(ns, "link", "set", "lo", "up");
+  await ip(ns, "link", "set", "eth0", "up");
+  await ip(ns, "addr", "add", `${address}/32`, "dev", "eth0");
+  await ip(ns, "route", "add", `${GATEWAY}/32`, "dev", "eth0", "scope", "link");
+  await ip(ns, "neigh", "replace", GATEWAY, "lladdr", mac, "dev", "eth0", "nud", "permanent");
+  await ip(ns, "route", "add", "default", "via", GATEWAY, "dev", "eth0");
+  await ip(nodeNs, "route", "replace", `${address}/32`, "dev", host, "scope", "link");
+  await run(["ip", "netns", "exec", nodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  return { ns, ip: address };
+}
+
+/** Routes each node's baseline range (10.250.<i>.0/24) through that node's underlay address. */
+export async function baselineRoutes(lab: Lab): Promise<void> {
+  const nodes = [...lab.nodes.values()];
+  for (const [i, n] of nodes.entries()) {
+    for (const [j, other] of nodes.entries()) {
+      if (i === j) continue;
+      await ip(n.ns, "route", "replace", `10.250.${j}.0/24`, "via", other.ip, "dev", "eth0");
+    }
+  }
+}
