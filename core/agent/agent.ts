@@ -40,6 +40,7 @@ import { ensureBpffs } from "./bpffs.ts";
 import { selectDevices } from "./devices.ts";
 import { derivePaths, type NodePaths } from "./paths.ts";
 import { registerAgentMetrics } from "./metrics.ts";
+import { registerNetworkMetrics } from "./network_metrics.ts";
 import { Networking } from "./networking.ts";
 
 export interface AgentOptions {
@@ -196,6 +197,7 @@ export class Agent implements AdminBackend {
         plugins: () => host.list(),
         features,
       });
+      if (agent.#networking) registerNetworkMetrics(metrics, agent.#networking, config.node.name);
       agent.#server = await serveApi(createApiApp(agent), {
         socketPath: agent.paths.apiSocket,
         ...(await tcpListener(loaded, agent)),

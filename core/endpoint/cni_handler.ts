@@ -75,6 +75,9 @@ function httpStatus(code: number): 400 | 404 | 409 | 500 | 503 {
 }
 
 export class CniHandler {
+  /** Requests handled, by "COMMAND/code" (code 0 = success), for metrics. */
+  readonly requests = new Map<string, number>();
+
   constructor(
     readonly manager: EndpointManager,
     readonly readiness: CniReadiness,
@@ -90,6 +93,7 @@ export class CniHandler {
       command = req.command;
       const result = await this.#run(req);
       this.log.debug("cni", { command, ms: Math.round(performance.now() - started) });
+      this.#count(command, 0);
       return { status: 200, body: { result } };
     } catch (err) {
       const cni = toCniError(err);
@@ -97,6 +101,7 @@ export class CniHandler {
         this.log.error("cni request failed", { command, error: String(err) });
       }
       const status = httpStatus(cni.code);
+      this.#count(command, cni.code);
       return {
         status,
         body: {
@@ -116,6 +121,11 @@ export class CniHandler {
         },
       };
     }
+  }
+
+  #count(command: string, code: number): void {
+    const key = `${command}/${code}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
   async #run(req: CniRequest): Promise<unknown> {

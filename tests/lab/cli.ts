@@ -1,11 +1,14 @@
 // `deno task lab up|down|list` and `deno task demo`: labs from the command line.
 import { join } from "node:path";
-import { destroyLab, Lab, listLabs } from "./lab.ts";
+import { destroyLab, Lab, type LabOptions, listLabs, WORLD_IP } from "./lab.ts";
+import { rrServe, rrWhoami } from "./rr.ts";
 import { ping } from "./traffic.ts";
 
 function usage(): never {
-  console.error(`usage: deno task lab up [--nodes N] | down ID|--all | list
-       deno task demo [--down-after]`);
+  console.error(`usage: deno task lab up [--nodes N] [--etcd 0|1|3] [--routing tunnel|native]
+       deno task lab down ID|--all
+       deno task lab list
+       deno task demo [--down-after] [--routing tunnel|native]`);
   Deno.exit(2);
 }
 
@@ -16,8 +19,9 @@ function flag(args: string[], name: string): string | undefined {
 
 function describe(lab: Lab): string {
   const lines = [
-    `lab ${lab.id}: underlay namespace ${lab.underlay} (bridge br0), world ${lab.external.ns} ${lab.external.ip}`,
+    `lab ${lab.id}: underlay namespace ${lab.underlay} (bridge br0), world ${lab.external.ns} ${lab.external.ip} (and ${WORLD_IP})`,
   ];
+  if (lab.etcd) lines.push(`  etcd: ${lab.etcd.endpoints.join(", ")} in namespace ${lab.kv.ns}`);
   for (const n of lab.nodes.values()) {
     lines.push(`  node ${n.name}: namespace ${n.ns}, eth0 ${n.ip}, agent socket ${n.socket}`);
     lines.push(
@@ -30,13 +34,14 @@ function describe(lab: Lab): string {
 }
 
 /** Leaves the lab running after this process exits: agents are detached children. */
-async function up(nodes: number): Promise<Lab> {
+async function up(nodes: number, opts: Omit<LabOptions, "nodes"> = {}): Promise<Lab> {
   console.log(
-    `creating a ${nodes}-node lab (network namespaces, bridge, veths; nothing in the root namespace)`,
+    `creating a ${nodes}-node lab (network namespaces, bridge, veths; nothing in the root namespace)` +
+      (opts.etcd ? ` with ${opts.etcd} etcd member(s)` : ""),
   );
-  const lab = await Lab.create({ nodes });
+  const lab = await Lab.create({ nodes, ...opts });
   console.log(`lab ${lab.id} created; starting an agent in every node`);
-  await lab.startAgents();
+  await lab.startAgents({ detached: true });
   for (const n of lab.nodes.values()) {
     console.log(`  agent on ${n.name} ready (pid ${n.agent.pid})`);
   }
@@ -44,20 +49,46 @@ async function up(nodes: number): Promise<Lab> {
 }
 
 async function demo(args: string[]): Promise<void> {
-  const lab = await up(2);
+  const routing = flag(args, "--routing") === "native" ? "native" : "tunnel";
+  const lab = await up(3, { etcd: 1, routing });
   try {
-    const [a, b] = [...lab.nodes.values()];
-    console.log(
-      `\nsending 5 pings ${a!.name} -> ${b!.name} (${b!.ip}) through the agents' tc programs`,
-    );
-    const r = await ping(a!.ns, b!.ip, 5);
-    console.log(`  ${r.received}/${r.sent} replies`);
-    for (const n of lab.nodes.values()) {
-      console.log(`\n=== hypha status on ${n.name} ===`);
-      console.log((await lab.hypha(n.name, ["status"])).stdout.trimEnd());
-      console.log(`\n=== hypha counters on ${n.name} ===`);
-      console.log((await lab.hypha(n.name, ["counters"])).stdout.trimEnd());
+    console.log(`\ncreating pods through the hypha CNI plugin (as a container runtime calls it)`);
+    const pods = [
+      await lab.addPod("n1", "shop/web", { labels: { app: "web" } }),
+      await lab.addPod("n2", "shop/api", { labels: { app: "api" } }),
+      await lab.addPod("n3", "data/db", { labels: { app: "db" } }),
+    ];
+    for (const p of pods) {
+      console.log(`  ${p.key} on ${p.node}: ${p.ips.join(", ")} (netns ${p.ns})`);
     }
+    const servers = [];
+    for (const p of pods) servers.push(await rrServe(p.ns, { port: 8080, name: p.key }));
+    const [web, api, db] = pods as [typeof pods[0], typeof pods[0], typeof pods[0]];
+    console.log(`\npod to pod across nodes (${routing} routing), each server says who it saw:`);
+    for (const [from, to] of [[web, api], [api, db], [db, web]] as const) {
+      const seen = await rrWhoami(from.ns, to.ip, 8080);
+      const r = await ping(from.ns, to.ip, 3);
+      console.log(
+        `  ${from.key} -> ${to.key}: TCP seen from ${seen.address}; ping ${r.received}/${r.sent}`,
+      );
+    }
+    await using world = await rrServe(lab.external.ns, {
+      port: 8080,
+      name: "world",
+      bind: WORLD_IP,
+    });
+    const out = await rrWhoami(web.ns, WORLD_IP, 8080);
+    console.log(`  ${web.key} -> the world (${WORLD_IP}): seen from ${out.address} (masqueraded)`);
+    await world.stop();
+    for (const s of servers) await s.stop();
+    console.log(`\n=== hypha node list (n1) ===`);
+    console.log((await lab.hypha("n1", ["node", "list"])).stdout.trimEnd());
+    console.log(`\n=== hypha endpoint list (n1) ===`);
+    console.log((await lab.hypha("n1", ["endpoint", "list"])).stdout.trimEnd());
+    console.log(`\n=== hypha network (n1) ===`);
+    console.log((await lab.hypha("n1", ["network"])).stdout.trimEnd());
+    console.log(`\n=== hypha counters (n2) ===`);
+    console.log((await lab.hypha("n2", ["counters"])).stdout.trimEnd());
     console.log("");
     console.log(describe(lab));
   } catch (err) {
@@ -80,7 +111,13 @@ async function main(args: string[]): Promise<void> {
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 16) {
         throw new Error("--nodes must be 1 to 16");
       }
-      console.log(describe(await up(nodes)));
+      const etcd = Number(flag(args, "--etcd") ?? "0");
+      if (etcd !== 0 && etcd !== 1 && etcd !== 3) throw new Error("--etcd must be 0, 1 or 3");
+      const routing = flag(args, "--routing") ?? "tunnel";
+      if (routing !== "tunnel" && routing !== "native") {
+        throw new Error("--routing must be tunnel or native");
+      }
+      console.log(describe(await up(nodes, { etcd, routing })));
       return;
     }
     case "down": {

@@ -1,0 +1,54 @@
+// Pod networking metrics, collected at scrape time: endpoints and nodes known, IPAM use per pod
+// CIDR (so an alert can fire before a node runs out of pod addresses), the cluster store's
+// connection, and CNI requests by command and outcome.
+import type { Metrics } from "../metrics/registry.ts";
+import type { Networking } from "./networking.ts";
+
+export function registerNetworkMetrics(m: Metrics, net: Networking, node: string): void {
+  m.collector(
+    "hypha_endpoints",
+    "Endpoints known to this node, by the node that hosts them.",
+    "gauge",
+    () => {
+      const by = new Map<string, number>();
+      for (const e of net.endpointRows()) by.set(e.node, (by.get(e.node) ?? 0) + 1);
+      return [...by].map(([n, count]): [Record<string, string>, number] => [{ node: n }, count]);
+    },
+  );
+  m.collector("hypha_nodes", "Nodes of the cluster this node knows.", "gauge", () => [[
+    {},
+    net.nodes().length,
+  ]]);
+  m.collector(
+    "hypha_ipam_addresses_used",
+    "Pod addresses in use, by pod CIDR.",
+    "gauge",
+    () => net.view().ipam.map((i): [Record<string, string>, number] => [{ cidr: i.cidr }, i.used]),
+  );
+  m.collector(
+    "hypha_ipam_addresses_available",
+    "Pod addresses still free, by pod CIDR.",
+    "gauge",
+    () =>
+      net.view().ipam.map((i): [Record<string, string>, number] => [{ cidr: i.cidr }, i.available]),
+  );
+  m.collector(
+    "hypha_cluster_store_connected",
+    "1 when the cluster store answered the last request, 0 while it is unreachable.",
+    "gauge",
+    () => {
+      const s = net.view().store;
+      return [[{ store: s.kind, node }, s.connected ? 1 : 0]];
+    },
+  );
+  m.collector(
+    "hypha_cni_requests_total",
+    "CNI requests handled by the agent, by command and CNI error code (0 = success).",
+    "counter",
+    () =>
+      [...net.cni.requests].map(([key, n]): [Record<string, string>, number] => {
+        const [command, code] = key.split("/");
+        return [{ command: command!, code: code! }, n];
+      }),
+  );
+}
