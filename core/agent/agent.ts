@@ -271,6 +271,7 @@ export class Agent implements AdminBackend {
       pid: Deno.pid,
       startedAt: this.#startedAt.toISOString(),
       ready: this.#ready,
+      memory: Deno.memoryUsage(),
     };
   }
 

@@ -10,6 +10,8 @@ export interface NodeStatus {
   pid: number;
   startedAt: string;
   ready: boolean;
+  /** The agent process's memory, bytes (Deno.memoryUsage()). */
+  memory?: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
 export interface AttachmentRow {

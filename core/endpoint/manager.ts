@@ -7,7 +7,7 @@ import type { HyphaResult } from "../cni/result.ts";
 import type { EndpointInfo } from "../bpf/generated/host.ts";
 import { identityLabels } from "../identity/labels.ts";
 import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
-import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO, ipBatch } from "../netlink/mod.ts";
+import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO } from "../netlink/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import { endpointKey, type EndpointRecord, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
@@ -182,7 +182,7 @@ export class EndpointManager {
         mtu: req.mtu || network.mtu,
         createdAt: new Date().toISOString(),
       };
-      if (await getLink(ep.hostIfname)) {
+      if (existsIfname(ep.hostIfname)) {
         throw cniError(
           HyphaCniCode.DuplicateAttachment,
           `Interface "${ep.hostIfname}" for container "${req.containerId}" already exists`,
@@ -196,8 +196,10 @@ export class EndpointManager {
         podMac: ep.podMac,
         netns: ep.netns,
         mtu: ep.mtu,
+        hostRoutes: ep.ips.map((ip) => `${ip}/${ip.includes(":") ? 128 : 32}`),
+        routeProto: HYPHA_ROUTE_PROTO,
       });
-      undo.push(() => deleteLink(ep.hostIfname));
+      undo.push(() => deleteLink(ep.hostIfname)); // its host routes go with it
       await configurePod({
         netns: ep.netns,
         ifname: ep.ifname,
@@ -208,7 +210,7 @@ export class EndpointManager {
           gateway: this.#router(ip.family),
         })),
       });
-      await this.#wireHost(ep);
+      this.#wireHost(ep);
       undo.push(() => this.#unwire(ep));
       await this.#files.save(ep);
       undo.push(() => this.#files.remove(ep.id));
@@ -245,15 +247,8 @@ export class EndpointManager {
     throw cniError(HyphaCniCode.Internal, "No endpoint id left on this node (65535 in use)");
   }
 
-  /** Host routes, programs and map entries of an endpoint (adopts what is there already). */
-  async #wireHost(ep: LocalEndpoint): Promise<void> {
-    await ipBatch(
-      ep.ips.map((ip) =>
-        `route replace ${ip}/${
-          ip.includes(":") ? 128 : 32
-        } dev ${ep.hostIfname} proto ${HYPHA_ROUTE_PROTO} scope link`
-      ),
-    );
+  /** Programs and map entries of an endpoint (adopts what is there already). */
+  #wireHost(ep: LocalEndpoint): void {
     const ifindex = readIfindex(ep.hostIfname);
     this.#o.pods.attachEndpoint(ep.hostIfname);
     for (const ip of ep.ips) {

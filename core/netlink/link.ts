@@ -58,14 +58,25 @@ export interface VethSpec {
   /** The pod's network namespace (path). */
   netns: string;
   mtu: number;
+  /** Host routes (e.g. the pod's /32) through the host side, tagged with `routeProto`. */
+  hostRoutes?: string[];
+  routeProto?: number;
 }
 
-/** Creates a veth pair whose peer lands directly in the pod's namespace, host side up. */
+/**
+ * Creates a veth pair whose peer lands directly in the pod's namespace, host side up, with its
+ * host routes: one `ip -batch` process for all of it.
+ */
 export async function createVeth(spec: VethSpec): Promise<void> {
   await ipBatch([
     `link add ${spec.hostName} mtu ${spec.mtu} address ${spec.hostMac} type veth ` +
     `peer name ${spec.podName} mtu ${spec.mtu} address ${spec.podMac} netns ${spec.netns}`,
     `link set ${spec.hostName} up`,
+    ...(spec.hostRoutes ?? []).map((dst) =>
+      `route replace ${dst} dev ${spec.hostName}${
+        spec.routeProto ? ` proto ${spec.routeProto}` : ""
+      } scope link`
+    ),
   ]);
 }
 

@@ -76,7 +76,7 @@ export class Pods {
   async add(node: string, key: string, opts: PodOptions = {}): Promise<LabPod> {
     const [namespace, name] = key.includes("/") ? key.split("/", 2) : ["default", key];
     const { ns, netns } = await this.createNetns();
-    const containerId = `${this.#lab.id}${ns.slice(ns.lastIndexOf("-") + 1)}`.padEnd(12, "0");
+    const containerId = `${this.#lab.id}c${ns.slice(ns.lastIndexOf("-") + 2).padStart(7, "0")}`;
     const r = await this.tool(node).add(
       this.conf(node, { ...(opts.labels ? { labels: opts.labels } : {}), ...opts.conf }),
       {
