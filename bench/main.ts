@@ -1,10 +1,20 @@
 // `deno task bench`: every benchmark, baseline and hypha side by side; JSON in bench/results/.
 import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
 import { benchMapOps } from "./map_ops/map_ops_bench.ts";
+import { benchCni } from "./pod_network/cni_bench.ts";
+import { benchPodNetwork } from "./pod_network/pod_network_bench.ts";
 import { printTable, writeReport } from "./lib/report.ts";
 
-for (const bench of [() => benchMapOps(100_000), benchAgentStart]) {
-  const report = await bench();
-  printTable(report);
-  console.log(`wrote ${await writeReport(report)}`);
+const benches = [
+  () => benchMapOps(100_000),
+  benchAgentStart,
+  benchCni,
+  benchPodNetwork,
+];
+for (const bench of benches) {
+  const result = await bench();
+  for (const report of Array.isArray(result) ? result : [result]) {
+    printTable(report);
+    console.log(`wrote ${await writeReport(report)}`);
+  }
 }

@@ -75,8 +75,8 @@ __always_inline_hypha int handle_host(struct __sk_buff *skb, __u8 direction)
 	count_packet(skb->ifindex, direction, skb->len, ret < 0 ? (__u16)-ret : 0);
 	if (ret < 0)
 		return TC_ACT_OK;
-	struct node_config *cfg = node_config();
-	if (!cfg || !(cfg->flags & CONFIG_F_ENABLED))
+	struct node_config *cfg = enabled_config();
+	if (!cfg)
 		return TC_ACT_OK;
 	if (pkt.l3_proto != ETH_P_IP && pkt.l3_proto != ETH_P_IPV6)
 		return TC_ACT_OK;

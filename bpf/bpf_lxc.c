@@ -35,20 +35,15 @@ __always_inline_hypha int ipv6_link_control(const struct hypha_tuple *t)
 
 __always_inline_hypha int from_container(struct __sk_buff *skb)
 {
-	struct node_config *cfg = node_config();
-	if (!cfg || !(cfg->flags & CONFIG_F_ENABLED))
+	struct node_config *cfg = enabled_config();
+	if (!cfg)
 		return TC_ACT_OK;
 
 	struct hypha_packet pkt = {};
-	int ret = parse_packet(skb, &pkt);
-	if (ret < 0)
-		return ret;
-	if (pkt.l3_proto != ETH_P_IP && pkt.l3_proto != ETH_P_IPV6)
-		return TC_ACT_OK;
 	struct hypha_tuple t;
-	ret = parse_tuple(skb, &pkt, &t);
-	if (ret < 0)
-		return ret;
+	int ret = parse_ip_flow(skb, &pkt, &t);
+	if (ret)
+		return ret == PARSE_NOT_IP ? TC_ACT_OK : ret;
 	if (ipv6_link_control(&t))
 		return TC_ACT_OK;
 
@@ -73,20 +68,14 @@ __always_inline_hypha int from_container(struct __sk_buff *skb)
 
 __always_inline_hypha int to_container(struct __sk_buff *skb)
 {
-	struct node_config *cfg = node_config();
-	if (!cfg || !(cfg->flags & CONFIG_F_ENABLED))
+	if (!enabled_config())
 		return TC_ACT_OK;
 
 	struct hypha_packet pkt = {};
-	int ret = parse_packet(skb, &pkt);
-	if (ret < 0)
-		return ret;
-	if (pkt.l3_proto != ETH_P_IP && pkt.l3_proto != ETH_P_IPV6)
-		return TC_ACT_OK;
 	struct hypha_tuple t;
-	ret = parse_tuple(skb, &pkt, &t);
-	if (ret < 0)
-		return ret;
+	int ret = parse_ip_flow(skb, &pkt, &t);
+	if (ret)
+		return ret == PARSE_NOT_IP ? TC_ACT_OK : ret;
 	struct endpoint_info *ep = lookup_endpoint(t.daddr, t.family);
 	if (!ep)
 		return TC_ACT_OK;

@@ -21,8 +21,7 @@
 
 __always_inline_hypha int from_overlay(struct __sk_buff *skb)
 {
-	struct node_config *cfg = node_config();
-	if (!cfg || !(cfg->flags & CONFIG_F_ENABLED))
+	if (!enabled_config())
 		return TC_ACT_OK;
 
 	struct bpf_tunnel_key key = {};
@@ -31,15 +30,10 @@ __always_inline_hypha int from_overlay(struct __sk_buff *skb)
 		identity = key.tunnel_id;
 
 	struct hypha_packet pkt = {};
-	int ret = parse_packet(skb, &pkt);
-	if (ret < 0)
-		return ret;
-	if (pkt.l3_proto != ETH_P_IP && pkt.l3_proto != ETH_P_IPV6)
-		return TC_ACT_OK;
 	struct hypha_tuple t;
-	ret = parse_tuple(skb, &pkt, &t);
-	if (ret < 0)
-		return ret;
+	int ret = parse_ip_flow(skb, &pkt, &t);
+	if (ret)
+		return ret == PARSE_NOT_IP ? TC_ACT_OK : ret;
 	struct endpoint_info *ep = lookup_endpoint(t.daddr, t.family);
 	if (!ep)
 		return TC_ACT_OK;
@@ -48,8 +42,7 @@ __always_inline_hypha int from_overlay(struct __sk_buff *skb)
 
 __always_inline_hypha int to_overlay(struct __sk_buff *skb)
 {
-	struct node_config *cfg = node_config();
-	if (!cfg || !(cfg->flags & CONFIG_F_ENABLED))
+	if (!enabled_config())
 		return TC_ACT_OK;
 
 	struct bpf_tunnel_key key = {};
@@ -57,15 +50,10 @@ __always_inline_hypha int to_overlay(struct __sk_buff *skb)
 		return TC_ACT_OK; /* set by bpf_lxc.c */
 
 	struct hypha_packet pkt = {};
-	int ret = parse_packet(skb, &pkt);
-	if (ret < 0)
-		return ret;
-	if (pkt.l3_proto != ETH_P_IP && pkt.l3_proto != ETH_P_IPV6)
-		return -DROP_UNKNOWN_L3;
 	struct hypha_tuple t;
-	ret = parse_tuple(skb, &pkt, &t);
-	if (ret < 0)
-		return ret;
+	int ret = parse_ip_flow(skb, &pkt, &t);
+	if (ret)
+		return ret == PARSE_NOT_IP ? -DROP_UNKNOWN_L3 : ret;
 	struct ipcache_value *info = ipcache_lookup(t.daddr, t.family);
 	if (!info || !info->tunnel_ipv4)
 		return -DROP_NO_TUNNEL_ENDPOINT;

@@ -1,6 +1,7 @@
 // The baseline of the pod network benchmarks: pods in the same lab wired without hypha and
 // without any BPF: a plain veth pair per pod, host routes in the node, and routes to the other
-// node's baseline pods through its underlay address (what a simple routed CNI does).
+// node's baseline pods through a second underlay link (eth1 on bridge br1) that no hypha program
+// is attached to. Baseline and hypha pods share the lab, so their runs can alternate.
 import type { Lab } from "../../tests/lab/lab.ts";
 import { ip, run } from "../../tests/lab/netns.ts";
 
@@ -10,6 +11,51 @@ export interface BaselinePod {
 }
 
 const GATEWAY = "169.254.1.1";
+
+function eth1Address(lab: Lab, nodeIndex: number): string {
+  return `${lab.subnet.replace(/\.0$/, ".1")}.${nodeIndex + 11}`;
+}
+
+/** A second bridge and an `eth1` in every node: the baseline's underlay, BPF-free. */
+export async function baselineUnderlay(lab: Lab): Promise<void> {
+  await ip(lab.underlay, "link", "add", "br1", "type", "bridge");
+  await ip(lab.underlay, "link", "set", "br1", "up");
+  for (const [i, n] of [...lab.nodes.values()].entries()) {
+    const port = `b${lab.id}${n.name}`;
+    await ip(
+      lab.underlay,
+      "link",
+      "add",
+      port,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth1",
+      "netns",
+      n.ns,
+    );
+    await ip(lab.underlay, "link", "set", port, "master", "br1", "up");
+    await ip(n.ns, "addr", "add", `${eth1Address(lab, i)}/24`, "dev", "eth1");
+    await ip(n.ns, "link", "set", "eth1", "up");
+  }
+  const nodes = [...lab.nodes.values()];
+  for (const [i, n] of nodes.entries()) {
+    for (const [j] of nodes.entries()) {
+      if (i === j) continue;
+      await ip(
+        n.ns,
+        "route",
+        "replace",
+        `10.250.${j}.0/24`,
+        "via",
+        eth1Address(lab, j),
+        "dev",
+        "eth1",
+      );
+    }
+  }
+}
 
 /** Baseline pod `index` (1..) on the node with lab index `nodeIndex` (0..): 10.250.<node>.<i>. */
 export async function baselinePod(
@@ -35,15 +81,4 @@ export async function baselinePod(
   await ip(nodeNs, "route", "replace", `${address}/32`, "dev", host, "scope", "link");
   await run(["ip", "netns", "exec", nodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
   return { ns, ip: address };
-}
-
-/** Routes each node's baseline range (10.250.<i>.0/24) through that node's underlay address. */
-export async function baselineRoutes(lab: Lab): Promise<void> {
-  const nodes = [...lab.nodes.values()];
-  for (const [i, n] of nodes.entries()) {
-    for (const [j, other] of nodes.entries()) {
-      if (i === j) continue;
-      await ip(n.ns, "route", "replace", `10.250.${j}.0/24`, "via", other.ip, "dev", "eth0");
-    }
-  }
 }

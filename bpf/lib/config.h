@@ -35,4 +35,11 @@ __always_inline_hypha struct node_config *node_config(void)
 	return bpf_map_lookup_elem(&hypha_config, &zero);
 }
 
+/* The node config once the agent has enabled forwarding; NULL means: pass everything. */
+__always_inline_hypha struct node_config *enabled_config(void)
+{
+	struct node_config *cfg = node_config();
+	return cfg && (cfg->flags & CONFIG_F_ENABLED) ? cfg : NULL;
+}
+
 #endif /* HYPHA_CONFIG_H */

@@ -160,4 +160,19 @@ __always_inline_hypha int parse_tuple(struct __sk_buff *skb, const struct hypha_
 	return 0;
 }
 
+#define PARSE_NOT_IP 1
+
+/* Parses an IP packet's headers and flow into `pkt` and `t`. Returns 0, PARSE_NOT_IP for other
+ * frames (ARP, ...), which forwarding stages hand to the stack, or -DROP_*. */
+__always_inline_hypha int parse_ip_flow(struct __sk_buff *skb, struct hypha_packet *pkt,
+					struct hypha_tuple *t)
+{
+	int ret = parse_packet(skb, pkt);
+	if (ret < 0)
+		return ret;
+	if (pkt->l3_proto != ETH_P_IP && pkt->l3_proto != ETH_P_IPV6)
+		return PARSE_NOT_IP;
+	return parse_tuple(skb, pkt, t);
+}
+
 #endif /* HYPHA_PARSE_H */
