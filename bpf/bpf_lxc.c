@@ -3,7 +3,8 @@
  * from-container (tc ingress of the host-side veth: packets the pod sends): checks the source
  * address is the pod's own, tracks the connection, then forwards without the host stack where
  * it can: to a pod on this node with bpf_redirect_peer, to a pod on another node through the
- * VXLAN device (tunnel mode) or a FIB lookup and redirect to the uplink (native routing).
+ * VXLAN device (tunnel mode) or, with BPF host routing, a FIB lookup and redirect to the uplink
+ * (native routing; without it the host stack forwards).
  * Everything else (the node itself, the world, ARP, IPv6 neighbour discovery) goes to the host
  * stack, which routes it; masquerading happens at the uplink (bpf_host.c).
  *
@@ -61,7 +62,8 @@ __always_inline_hypha int from_container(struct __sk_buff *skb)
 	if (info && info->tunnel_ipv4) {
 		if (cfg->flags & CONFIG_F_TUNNEL)
 			return encap_to_node(skb, cfg, info->tunnel_ipv4, identity);
-		return fib_redirect(skb, &t);
+		if (cfg->flags & CONFIG_F_HOST_ROUTING)
+			return fib_redirect(skb, &t);
 	}
 	return TC_ACT_OK;
 }

@@ -12,6 +12,7 @@
 #define CONFIG_F_ENABLED 0x1     /* the agent configured the datapath */
 #define CONFIG_F_TUNNEL 0x2      /* cross-node traffic goes through the VXLAN device */
 #define CONFIG_F_MASQUERADE 0x4  /* pod traffic leaving the cluster is SNATed to node_ipv4 */
+#define CONFIG_F_HOST_ROUTING 0x8 /* native routing: FIB lookup + redirect, not the host stack */
 
 struct node_config {
 	__u32 flags;          /* CONFIG_F_* */

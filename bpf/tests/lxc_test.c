@@ -221,7 +221,7 @@ PKTGEN(native_fib_redirect)
 
 SETUP(native_fib_redirect)
 {
-	set_config(0);
+	set_config(CONFIG_F_HOST_ROUTING);
 	add_endpoint4(A_IP, A_IFINDEX, A_ID, 0x10);
 	add_ipcache4(0x0a000200, 24, IDENTITY_UNMANAGED, REMOTE_NODE, IPCACHE_F_POD_CIDR);
 	struct mock_state *m = mock();
@@ -256,7 +256,7 @@ PKTGEN(native_no_neighbour_uses_stack)
 
 SETUP(native_no_neighbour_uses_stack)
 {
-	set_config(0);
+	set_config(CONFIG_F_HOST_ROUTING);
 	add_endpoint4(A_IP, A_IFINDEX, A_ID, 0x10);
 	add_ipcache4(0x0a000200, 24, IDENTITY_UNMANAGED, REMOTE_NODE, IPCACHE_F_POD_CIDR);
 	struct mock_state *m = mock();
@@ -271,6 +271,30 @@ CHECK(native_no_neighbour_uses_stack)
 	test_assert(test_verdict(ctx, &verdict) == 0);
 	test_assert(verdict == TC_ACT_OK);
 	test_assert(mock()->fib_calls == 1);
+	test_assert(pkt_u8(ctx, OFF_TTL) == 64);
+	return TEST_PASS;
+}
+
+/* --- Without BPF host routing, native routing leaves forwarding to the host stack. --- */
+PKTGEN(native_legacy_routing_uses_stack)
+{
+	return build_tcp(ctx, A_IP, REMOTE_POD, TCP_F_SYN);
+}
+
+SETUP(native_legacy_routing_uses_stack)
+{
+	set_config(0);
+	add_endpoint4(A_IP, A_IFINDEX, A_ID, 0x10);
+	add_ipcache4(0x0a000200, 24, IDENTITY_UNMANAGED, REMOTE_NODE, IPCACHE_F_POD_CIDR);
+	return test_tail_call(ctx, 0);
+}
+
+CHECK(native_legacy_routing_uses_stack)
+{
+	__u32 verdict = 0;
+	test_assert(test_verdict(ctx, &verdict) == 0);
+	test_assert(verdict == TC_ACT_OK);
+	test_assert(mock()->fib_calls == 0);
 	test_assert(pkt_u8(ctx, OFF_TTL) == 64);
 	return TEST_PASS;
 }

@@ -96,6 +96,13 @@ export const configSchema = z.strictObject({
       nodeMaskSize: z.int().min(16).max(120).default(112),
     }).prefault({}),
     routing: z.enum(ROUTING_MODES).default("tunnel"),
+    /**
+     * Native routing, sending side: "bpf" forwards pod traffic to other nodes from BPF (FIB
+     * lookup + redirect to the uplink), "legacy" lets the host stack forward it. Receiving
+     * nodes always deliver into the pod from BPF. Legacy is the default because it measured
+     * faster in this project's lab (bench/pod_network); measure on your hardware.
+     */
+    hostRouting: z.enum(["bpf", "legacy"]).default("legacy"),
     tunnelPort: z.int().min(1).max(65535).default(8472),
     tunnelDevice: ifname.default("hypha_vxlan"),
     masquerade: z.boolean().default(true),

@@ -25,7 +25,7 @@ import { deviceAddresses } from "./addresses.ts";
 import { desiredIpcache } from "./ipcache.ts";
 
 /** CONFIG_F_* in bpf/lib/config.h */
-const CONFIG_F = { enabled: 0x1, tunnel: 0x2, masquerade: 0x4 } as const;
+const CONFIG_F = { enabled: 0x1, tunnel: 0x2, masquerade: 0x4, hostRouting: 0x8 } as const;
 /** VXLAN over IPv4: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 const VXLAN_OVERHEAD = 50;
 /** Prefix of the host-side veth names of endpoints (their host routes are the endpoints'). */
@@ -108,7 +108,8 @@ export class NodeNetwork {
     }
     const cfg: NodeConfig = {
       flags: CONFIG_F.enabled | (networking.routing === "tunnel" ? CONFIG_F.tunnel : 0) |
-        (networking.masquerade ? CONFIG_F.masquerade : 0),
+        (networking.masquerade ? CONFIG_F.masquerade : 0) |
+        (networking.hostRouting === "bpf" ? CONFIG_F.hostRouting : 0),
       node_ipv4: addrWords(parseIp(v4))[0]!,
       tunnel_ifindex: tunnelIfindex,
       nat_port_min: networking.natPortMin,
