@@ -76,8 +76,17 @@ function unit(metric: string): string {
 export async function benchPodNetwork(): Promise<Report[]> {
   const reports: Report[] = [];
   const hyphaByMode: Record<string, Sample> = {};
-  for (const routing of ["native", "tunnel"] as const) {
-    await using lab = await Lab.create({ nodes: 2, routing });
+  const variants = [
+    { name: "native", routing: "native", hostRouting: "legacy" },
+    { name: "native_bpf_host_routing", routing: "native", hostRouting: "bpf" },
+    { name: "tunnel", routing: "tunnel", hostRouting: "legacy" },
+  ] as const;
+  for (const { name, routing, hostRouting } of variants) {
+    await using lab = await Lab.create({
+      nodes: 2,
+      routing,
+      nodeConfig: { networking: { hostRouting } },
+    });
     await baselineUnderlay(lab);
     const b1 = await baselinePod(lab, "n1", 0, 1);
     const b2 = await baselinePod(lab, "n1", 0, 2);
@@ -90,7 +99,7 @@ export async function benchPodNetwork(): Promise<Report[]> {
       "same node": { base: { from: b1, to: b2 }, hypha: { from: h1, to: h2 } },
       "cross node": { base: { from: b1, to: b3 }, hypha: { from: h1, to: h3 } },
     });
-    const report = newReport(`pod_network_${routing}`, "veth + kernel routing");
+    const report = newReport(`pod_network_${name}`, "veth + kernel routing");
     for (const metric of Object.keys(hypha)) {
       const lower = metric.includes("latency");
       report.rows.push(row(metric, unit(metric), median(base[metric]!), median(hypha[metric]!), {
@@ -99,13 +108,14 @@ export async function benchPodNetwork(): Promise<Report[]> {
       }));
     }
     report.notes.push(
-      `median of ${ROUNDS} alternating runs of ${SECONDS} s each; hypha ${routing} routing (pod MTU ${
-        routing === "tunnel" ? "1450, VXLAN" : "1500"
-      }); baseline pods: plain veth, /32 host routes, MTU 1500, across nodes on a second ` +
+      `median of ${ROUNDS} alternating runs of ${SECONDS} s each; hypha ${routing} routing, ` +
+        `host routing ${hostRouting} (pod MTU ${
+          routing === "tunnel" ? "1450, VXLAN" : "1500"
+        }); baseline pods: plain veth, /32 host routes, MTU 1500, across nodes on a second ` +
         "underlay link without any BPF",
     );
     reports.push(report);
-    hyphaByMode[routing] = hypha;
+    hyphaByMode[name] = hypha;
   }
   const vx = newReport("pod_network_tunnel_vs_native", "hypha native");
   for (const metric of Object.keys(hyphaByMode.tunnel!)) {
