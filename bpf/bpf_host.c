@@ -44,7 +44,7 @@ __always_inline_hypha int from_netdev(struct __sk_buff *skb, const struct hypha_
 		if (ret < 0)
 			return ret;
 		if (ret == 1)
-			identity = IDENTITY_WORLD;
+			identity = IDENTITY_WORLD_IPV4;
 	}
 	struct endpoint_info *ep = lookup_endpoint(t.daddr, t.family);
 	if (!ep)

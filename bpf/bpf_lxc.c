@@ -1,7 +1,8 @@
 /* bpf_lxc.c — tc programs on the host side of each pod's veth.
  *
  * from-container (tc ingress of the host-side veth: packets the pod sends): checks the source
- * address is the pod's own, tracks the connection, then forwards without the host stack where
+ * address is the pod's own, tracks the connection, applies the pod's egress policy (and, for a
+ * pod on this node, the destination's ingress policy), then forwards without the host stack where
  * it can: to a pod on this node with bpf_redirect_peer, to a pod on another node through the
  * VXLAN device (tunnel mode) or, with BPF host routing, a FIB lookup and redirect to the uplink
  * (native routing; without it the host stack forwards).
@@ -23,6 +24,7 @@
 #include "endpoint.h"
 #include "ipcache.h"
 #include "conntrack.h"
+#include "policy.h"
 #include "deliver.h"
 #include "forward.h"
 
@@ -52,9 +54,16 @@ __always_inline_hypha int from_container(struct __sk_buff *skb)
 	if (!src || src->ifindex != skb->ifindex)
 		return -DROP_INVALID_SOURCE;
 	__u32 identity = src->identity, opener = 0;
-	ct_process(&t, CT_EGRESS, skb->len, identity, &opener);
-
+	int ct = ct_lookup(&t, CT_EGRESS, skb->len, &opener);
 	struct endpoint_info *dst = lookup_endpoint(t.daddr, t.family);
+	if (ct != CT_REPLY) {
+		__u32 peer = dst ? dst->identity : identity_of(t.daddr, t.family);
+		ret = policy_enforce(skb, src, CT_EGRESS, peer, &t);
+		if (ret)
+			return ret;
+		if (ct == CT_NEW)
+			ct_create(&t, CT_EGRESS, skb->len, identity);
+	}
 	if (dst)
 		return deliver_local(skb, &t, dst, identity, DELIVER_REDIRECT | DELIVER_DEC_TTL);
 

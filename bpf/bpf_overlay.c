@@ -28,6 +28,9 @@ __always_inline_hypha int from_overlay(struct __sk_buff *skb)
 	__u32 identity = IDENTITY_WORLD;
 	if (hypha_get_tunnel_key(skb, &key) == 0)
 		identity = key.tunnel_id;
+	/* The sending node put its own traffic under "host"; here that node is a remote node. */
+	if (identity == IDENTITY_HOST)
+		identity = IDENTITY_REMOTE_NODE;
 
 	struct hypha_packet pkt = {};
 	struct hypha_tuple t;

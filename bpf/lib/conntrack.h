@@ -125,10 +125,12 @@ __always_inline_hypha void ct_touch(struct ct_entry *e, const struct hypha_tuple
 		e->expires = expires;
 }
 
-/* Tracks one packet of `len` bytes seen in direction `dir` (from the endpoint's point of view).
- * Returns the status and, through `opener`, the identity that opened the connection. */
-__always_inline_hypha int ct_process(const struct hypha_tuple *t, __u8 dir, __u32 len,
-				     __u32 src_identity, __u32 *opener)
+/* Looks up the connection of one packet of `len` bytes seen in direction `dir` (from the
+ * endpoint's point of view) and accounts it. Returns CT_ESTABLISHED or CT_REPLY (with the
+ * identity that opened the connection in `opener`), or CT_NEW when the connection is unknown:
+ * the caller decides (policy) and then calls ct_create(). */
+__always_inline_hypha int ct_lookup(const struct hypha_tuple *t, __u8 dir, __u32 len,
+				    __u32 *opener)
 {
 	struct ct_key key;
 	__u64 now = hypha_now();
@@ -151,6 +153,14 @@ __always_inline_hypha int ct_process(const struct hypha_tuple *t, __u8 dir, __u3
 		*opener = e->src_identity;
 		return CT_REPLY;
 	}
+	return CT_NEW;
+}
+
+/* Records a new connection opened by `src_identity`, with its first packet of `len` bytes. */
+__always_inline_hypha void ct_create(const struct hypha_tuple *t, __u8 dir, __u32 len,
+				     __u32 src_identity)
+{
+	struct ct_key key;
 	struct ct_entry fresh = {
 		.tx_packets = 1,
 		.tx_bytes = len,
@@ -159,11 +169,9 @@ __always_inline_hypha int ct_process(const struct hypha_tuple *t, __u8 dir, __u3
 	};
 	if (t->tcp_flags & (TCP_F_FIN | TCP_F_RST))
 		fresh.flags = CT_F_CLOSING;
-	fresh.expires = now + ct_lifetime(t, fresh.flags) * NS_PER_SEC;
+	fresh.expires = hypha_now() + ct_lifetime(t, fresh.flags) * NS_PER_SEC;
 	ct_key_from(&key, t, dir, 0);
 	bpf_map_update_elem(&hypha_ct, &key, &fresh, BPF_ANY);
-	*opener = src_identity;
-	return CT_NEW;
 }
 
 #endif /* HYPHA_CONNTRACK_H */

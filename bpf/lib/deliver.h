@@ -1,6 +1,6 @@
 /* deliver.h — handing a packet to a local endpoint (pod).
  *
- * Contract: deliver_local() runs the endpoint's ingress stage (conntrack, and policy later) and,
+ * Contract: deliver_local() runs the endpoint's ingress stage (conntrack and policy) and,
  * when the caller is a tc ingress hook on another device (the pod's own veth is not), moves the
  * packet straight into the pod's namespace with bpf_redirect_peer after rewriting the MACs and
  * decrementing the TTL once for the hop through this node. Returns a TC verdict or -DROP_*.
@@ -14,6 +14,7 @@
 #include "helpers.h"
 #include "l3.h"
 #include "parse.h"
+#include "policy.h"
 
 #define DELIVER_REDIRECT 0x1 /* redirect into the pod (the caller is not the pod's veth) */
 #define DELIVER_DEC_TTL 0x2  /* the packet was routed by this node */
@@ -23,7 +24,14 @@ __always_inline_hypha int deliver_local(struct __sk_buff *skb, const struct hyph
 					__u32 flags)
 {
 	__u32 opener = 0;
-	ct_process(t, CT_INGRESS, skb->len, src_identity, &opener);
+	int ct = ct_lookup(t, CT_INGRESS, skb->len, &opener);
+	if (ct != CT_REPLY) {
+		int denied = policy_enforce(skb, ep, CT_INGRESS, src_identity, t);
+		if (denied)
+			return denied;
+		if (ct == CT_NEW)
+			ct_create(t, CT_INGRESS, skb->len, src_identity);
+	}
 	if (!(flags & DELIVER_REDIRECT))
 		return TC_ACT_OK;
 	if (flags & DELIVER_DEC_TTL) {

@@ -26,6 +26,7 @@ enum hypha_drop_reason {
 	DROP_INVALID_SOURCE = 140, /* a pod sent from an address that is not its own */
 	DROP_NAT_NO_PORT = 141,    /* masquerade found no free port for the flow */
 	DROP_NO_TUNNEL_ENDPOINT = 142, /* tunnel mode, but no node owns the destination */
+	DROP_POLICY_AUDIT = 143,   /* not a drop: policy would deny, passed in audit mode */
 };
 
 /* Keeps the enum in the object's BTF even when no program references every value. */

@@ -19,7 +19,11 @@ struct endpoint_key {
 	__u8 pad[3];
 };
 
-#define ENDPOINT_F_HOST 0x1 /* reserved: the node itself */
+#define ENDPOINT_F_HOST 0x1            /* reserved: the node itself */
+#define ENDPOINT_F_ENFORCE_INGRESS 0x2 /* policy applies to traffic towards the endpoint */
+#define ENDPOINT_F_ENFORCE_EGRESS 0x4  /* policy applies to traffic from the endpoint */
+#define ENDPOINT_F_AUDIT_INGRESS 0x8   /* ingress verdicts are counted, never enforced */
+#define ENDPOINT_F_AUDIT_EGRESS 0x10
 
 struct endpoint_info {
 	__u32 ifindex;
@@ -28,6 +32,8 @@ struct endpoint_info {
 	__u32 flags;    /* ENDPOINT_F_* */
 	__u8 mac[6];
 	__u8 node_mac[6];
+	__u8 policy_generation; /* which hypha_policy generation is active (policy.h) */
+	__u8 pad[3];
 };
 
 struct {

@@ -58,11 +58,13 @@ __always_inline_hypha struct ipcache_value *ipcache_lookup(const __u32 addr[4], 
 	return bpf_map_lookup_elem(&hypha_ipcache, &key);
 }
 
-/* The identity of an address: the ipcache's, else world. */
+/* The identity of an address: the ipcache's, else the world of its family. */
 __always_inline_hypha __u32 identity_of(const __u32 addr[4], __u8 family)
 {
 	struct ipcache_value *v = ipcache_lookup(addr, family);
-	return v ? v->identity : IDENTITY_WORLD;
+	if (v)
+		return v->identity;
+	return family == 4 ? IDENTITY_WORLD_IPV4 : IDENTITY_WORLD_IPV6;
 }
 
 #endif /* HYPHA_IPCACHE_H */

@@ -92,7 +92,9 @@ struct hypha_tuple {
 	__u8 proto;
 	__u8 family; /* 4 or 6 */
 	__u8 tcp_flags;
-	__u8 ttl; /* TTL or hop limit as received */
+	__u8 ttl;       /* TTL or hop limit as received */
+	__u8 icmp_type; /* ICMP / ICMPv6 type, for policy */
+	__u8 pad[3];
 };
 
 #define TCP_F_FIN 0x01
@@ -142,6 +144,7 @@ __always_inline_hypha int parse_tuple(struct __sk_buff *skb, const struct hypha_
 		t->tcp_flags = l4[13];
 		break;
 	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
 		if (l4 + 4 > (__u8 *)data_end)
 			return -DROP_INVALID_PACKET;
 		t->sport = *(__u16 *)l4;
@@ -151,6 +154,7 @@ __always_inline_hypha int parse_tuple(struct __sk_buff *skb, const struct hypha_
 	case IPPROTO_ICMPV6:
 		if (l4 + 8 > (__u8 *)data_end)
 			return -DROP_INVALID_PACKET;
+		t->icmp_type = l4[0];
 		if (icmp_is_echo(t->proto, l4[0])) {
 			t->sport = *(__u16 *)(l4 + 4);
 			t->dport = t->sport;

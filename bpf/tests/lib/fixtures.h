@@ -9,6 +9,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "ipcache.h"
+#include "policy.h"
 
 #define NODE_IP 0xc0a8000b     /* 192.168.0.11: this node */
 #define REMOTE_NODE 0xc0a8000c /* 192.168.0.12 */
@@ -67,6 +68,36 @@ static __always_inline void add_ipcache4(__u32 prefix, __u32 len, __u32 identity
 		.flags = flags,
 	};
 	bpf_map_update_elem(&hypha_ipcache, &key, &v, BPF_NOEXIST);
+}
+
+/* Sets an endpoint's policy flags and active generation (the endpoint must exist). */
+static __always_inline void set_endpoint_policy(__u32 ip, __u32 flags, __u8 generation)
+{
+	struct endpoint_key key = { .family = 4 };
+	key.addr[0] = bpf_htonl(ip);
+	struct endpoint_info *ep = bpf_map_lookup_elem(&hypha_endpoints, &key);
+	if (ep) {
+		ep->flags = flags;
+		ep->policy_generation = generation;
+	}
+}
+
+/* A policy entry; `port_bits` < 0 means every protocol (then protocol and port are ignored). */
+static __always_inline void add_policy(__u16 endpoint, __u8 generation, __u8 direction,
+				       __u32 identity, __u8 protocol, __u16 port, int port_bits,
+				       __u32 flags)
+{
+	struct policy_key key = {
+		.prefixlen = port_bits < 0 ? POLICY_PREFIX_FIXED : POLICY_PREFIX_PROTO + port_bits,
+		.endpoint = endpoint,
+		.generation = generation,
+		.direction = direction,
+		.identity = identity,
+		.protocol = port_bits < 0 ? 0 : protocol,
+		.dport = port_bits < 0 ? 0 : bpf_htons(port),
+	};
+	struct policy_entry v = { .flags = flags, .rule = 7 };
+	bpf_map_update_elem(&hypha_policy, &key, &v, BPF_ANY);
 }
 
 /* Reads 4/2/1 bytes of the checked packet (offset within the packet, after the verdict). */

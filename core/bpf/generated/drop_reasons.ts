@@ -15,6 +15,7 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   140: "INVALID_SOURCE",
   141: "NAT_NO_PORT",
   142: "NO_TUNNEL_ENDPOINT",
+  143: "POLICY_AUDIT",
 };
 
 /** The name of a drop reason code, or `UNKNOWN_<code>` for a code this build does not know. */

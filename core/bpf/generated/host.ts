@@ -75,7 +75,7 @@ export const endpointKey: Codec<EndpointKey> = struct<EndpointKey>(20, {
   family: [16, u8],
 });
 
-/** struct endpoint_info (28 bytes) */
+/** struct endpoint_info (32 bytes) */
 export interface EndpointInfo {
   ifindex: number;
   id: number;
@@ -83,14 +83,16 @@ export interface EndpointInfo {
   flags: number;
   mac: Uint8Array;
   node_mac: Uint8Array;
+  policy_generation: number;
 }
-export const endpointInfo: Codec<EndpointInfo> = struct<EndpointInfo>(28, {
+export const endpointInfo: Codec<EndpointInfo> = struct<EndpointInfo>(32, {
   ifindex: [0, u32],
   id: [4, u32],
   identity: [8, u32],
   flags: [12, u32],
   mac: [16, bytes(6)],
   node_mac: [22, bytes(6)],
+  policy_generation: [28, u8],
 });
 
 /** struct ipcache_key (24 bytes) */
@@ -171,6 +173,40 @@ export const natEntry: Codec<NatEntry> = struct<NatEntry>(32, {
   expires: [24, u64],
 });
 
+/** struct policy_key (16 bytes) */
+export interface PolicyKey {
+  prefixlen: number;
+  endpoint: number;
+  generation: number;
+  direction: number;
+  identity: number;
+  protocol: number;
+  dport: number;
+}
+export const policyKey: Codec<PolicyKey> = struct<PolicyKey>(16, {
+  prefixlen: [0, u32],
+  endpoint: [4, u16],
+  generation: [6, u8],
+  direction: [7, u8],
+  identity: [8, u32],
+  protocol: [12, u8],
+  dport: [14, u16],
+});
+
+/** struct policy_entry (24 bytes) */
+export interface PolicyEntry {
+  flags: number;
+  rule: number;
+  packets: bigint;
+  bytes: bigint;
+}
+export const policyEntry: Codec<PolicyEntry> = struct<PolicyEntry>(24, {
+  flags: [0, u32],
+  rule: [4, u32],
+  packets: [8, u64],
+  bytes: [16, u64],
+});
+
 /** The maps of bpf/bpf_host.c, with their layout and codecs. */
 export const MAPS = {
   hypha_devices: {
@@ -213,7 +249,7 @@ export const MAPS = {
     type: "hash",
     perCpu: false,
     keySize: 20,
-    valueSize: 28,
+    valueSize: 32,
     maxEntries: 16384,
     key: endpointKey,
     value: endpointInfo,
@@ -244,5 +280,14 @@ export const MAPS = {
     maxEntries: 131072,
     key: ctKey,
     value: natEntry,
+  },
+  hypha_policy: {
+    type: "lpm_trie",
+    perCpu: false,
+    keySize: 16,
+    valueSize: 24,
+    maxEntries: 65536,
+    key: policyKey,
+    value: policyEntry,
   },
 } as const;
