@@ -42,6 +42,7 @@ import { derivePaths, type NodePaths } from "./paths.ts";
 import { registerAgentMetrics } from "./metrics.ts";
 import { registerNetworkMetrics } from "./network_metrics.ts";
 import { Networking } from "./networking.ts";
+import { validatePolicyText } from "./policy_api.ts";
 
 export interface AgentOptions {
   node?: string;
@@ -368,6 +369,31 @@ export class Agent implements AdminBackend {
   endpoint(id: number): Record<string, unknown> {
     if (!this.#networking) throw new NotFoundError("Pod networking is disabled on this node");
     return this.#networking.endpoint(id);
+  }
+
+  #net(): Networking {
+    if (!this.#networking) throw new NotFoundError("Pod networking is disabled on this node");
+    return this.#networking;
+  }
+
+  policies(): Record<string, unknown> {
+    return this.#net().policies();
+  }
+
+  applyPolicies(text: string): Promise<Record<string, unknown>> {
+    return this.#net().applyPolicies(text);
+  }
+
+  deletePolicies(text: string): Promise<Record<string, unknown>> {
+    return this.#net().deletePolicies(text);
+  }
+
+  validatePolicies(text: string): Array<{ path: string; message: string }> {
+    return validatePolicyText(text);
+  }
+
+  tracePolicy(q: { from: string; to: string; port: string }): Record<string, unknown> {
+    return this.#net().tracePolicy(q);
   }
 
   async cni(body: unknown): Promise<{ status: number; body: unknown }> {

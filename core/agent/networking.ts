@@ -8,6 +8,8 @@ import type { HyphaConfig } from "../config/schema.ts";
 import type { HostDatapath } from "../datapath/host.ts";
 import { PodDatapath } from "../datapath/pod_datapath.ts";
 import { CniHandler } from "../endpoint/cni_handler.ts";
+import { PolicyEnforcer } from "./policy_enforcer.ts";
+import { applyPolicies, deletePolicies, describePolicy, tracePolicy } from "./policy_api.ts";
 import { EndpointManager } from "../endpoint/manager.ts";
 import { NodeNetwork } from "../network/node_network.ts";
 import type { Logger } from "../plugin/plugin.ts";
@@ -42,6 +44,7 @@ export class Networking {
   readonly network: NodeNetwork;
   readonly endpoints: EndpointManager;
   readonly cni: CniHandler;
+  readonly policy: PolicyEnforcer;
   readonly #pods: PodDatapath;
   readonly #o: NetworkingOptions;
   #up = false;
@@ -68,6 +71,17 @@ export class Networking {
       log: o.log,
     });
     this.cni = new CniHandler(this.endpoints, { notReady: () => this.notReady() }, o.log);
+    this.policy = new PolicyEnforcer({
+      config: o.config,
+      state: o.state,
+      store,
+      maps: o.host.clusterMaps,
+      endpoints: this.endpoints,
+      network,
+      stateDir: o.paths.stateDir,
+      log: o.log,
+    });
+    this.endpoints.setPolicyHook(this.policy);
   }
 
   static async create(o: NetworkingOptions): Promise<Networking> {
@@ -103,9 +117,11 @@ export class Networking {
    */
   async bringUp(): Promise<void> {
     await this.network.register();
+    await this.policy.start();
     const r = await this.endpoints.restore();
     if (r.restored || r.removed) this.#o.log.info("endpoints restored", r);
-    this.network.start();
+    this.endpoints.start();
+    this.network.start(this.policy.firstRun);
     await this.store.start();
     this.#up = true;
   }
@@ -164,7 +180,29 @@ export class Networking {
   endpoint(id: number): Record<string, unknown> {
     const ep = this.endpoints.get(id);
     if (!ep) throw new NotFoundError(`No endpoint ${id} on this node (see hypha endpoint list)`);
-    return { ...ep, state: "ready" };
+    const state = this.endpoints.policyState(id);
+    return {
+      ...ep,
+      state: "ready",
+      policyGeneration: state.generation,
+      policy: describePolicy(this.policy.endpointPolicy(id), this.#o.state),
+    };
+  }
+
+  policies(): Record<string, unknown> {
+    return { ...this.policy.status(), storeRevision: this.store.policyRevision };
+  }
+
+  applyPolicies(text: string): Promise<Record<string, unknown>> {
+    return applyPolicies(this.store, text);
+  }
+
+  deletePolicies(text: string): Promise<Record<string, unknown>> {
+    return deletePolicies(this.store, text);
+  }
+
+  tracePolicy(q: { from: string; to: string; port: string }): Record<string, unknown> {
+    return tracePolicy(this.policy, this.#o.state, this.#o.config.node.cluster, q);
   }
 
   attachments() {
@@ -172,6 +210,9 @@ export class Networking {
   }
 
   async stop(): Promise<void> {
+    this.policy.stop();
+    await this.policy.settle();
+    this.endpoints.stop();
     this.network.stop();
     await this.network.settle();
     await this.store.stop();

@@ -91,6 +91,11 @@ export function fakeBackend(
       throw new NotFoundError(`No local endpoint ${id}`);
     },
     cni: () => Promise.resolve({ status: 200, body: { result: null } }),
+    policies: () => ({ policies: [] }),
+    applyPolicies: () => Promise.resolve({ applied: [] }),
+    deletePolicies: () => Promise.resolve({ deleted: [] }),
+    validatePolicies: () => [],
+    tracePolicy: (q) => ({ ...q, verdict: "allowed" }),
   };
   return Object.assign({ ...base, ...overrides }, { enabled });
 }

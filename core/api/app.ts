@@ -8,6 +8,7 @@ import { ApiError, errorBody } from "./errors.ts";
 import { openapi } from "./openapi.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { policyRoutes } from "./routes/policy.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
 
@@ -44,13 +45,15 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   app.route("/", statusRoutes(backend));
   app.route("/", pluginRoutes(backend));
   app.route("/", clusterRoutes(backend));
+  app.route("/", policyRoutes(backend));
   app.get("/openapi.json", (c) => c.json(openapi));
   app.notFound((c) =>
     c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404)
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) {
-      return c.json(errorBody(err.code, err.message, err.field), err.status);
+      const body = errorBody(err.code, err.message, err.field);
+      return c.json(err.details ? { ...body, ...err.details } : body, err.status);
     }
     if (err instanceof PluginError) {
       const code = err.code;

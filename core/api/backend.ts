@@ -119,4 +119,12 @@ export interface AdminBackend {
   endpoint(id: number): Record<string, unknown>;
   /** One CNI request from the plugin (core/cni/protocol.ts); never throws. */
   cni(body: unknown): Promise<{ status: number; body: unknown }>;
+  /** Policies in force, their problems, and the node's policy computation state. */
+  policies(): Record<string, unknown>;
+  /** Applies every manifest of a YAML/JSON text, or none (throws with every issue). */
+  applyPolicies(text: string): Promise<Record<string, unknown>>;
+  /** Deletes the policies a YAML/JSON text names. */
+  deletePolicies(text: string): Promise<Record<string, unknown>>;
+  validatePolicies(text: string): Array<{ path: string; message: string }>;
+  tracePolicy(q: { from: string; to: string; port: string }): Record<string, unknown>;
 }

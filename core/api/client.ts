@@ -5,7 +5,8 @@ export type Target = { socket: string } | { url: string; token: string };
 
 export class ApiClientError extends Error {
   override name = "ApiClientError";
-  constructor(message: string, readonly status?: number) {
+  /** The whole error body, when the agent answered with JSON. */
+  constructor(message: string, readonly status?: number, readonly body?: unknown) {
     super(message);
   }
 }
@@ -25,7 +26,7 @@ export class ApiClient implements Disposable {
     return "socket" in this.#target ? this.#target.socket : this.#target.url;
   }
 
-  async request(method: "GET" | "POST", path: string): Promise<Response> {
+  async request(method: "GET" | "POST", path: string, body?: string): Promise<Response> {
     // The host name is not used over a unix socket, but Deno still resolves it: "localhost"
     // resolves from /etc/hosts, never through DNS (which a lab namespace cannot reach).
     const base = "socket" in this.#target
@@ -38,6 +39,7 @@ export class ApiClient implements Disposable {
       res = await fetch(`${base}${path}`, {
         method,
         headers,
+        ...(body === undefined ? {} : { body }),
         ...(this.#client ? { client: this.#client } : {}),
       });
     } catch (err) {
@@ -52,18 +54,21 @@ export class ApiClient implements Disposable {
     if (!res.ok) {
       const text = await res.text();
       let message = text;
+      let details: unknown;
       try {
-        message = (JSON.parse(text) as ErrorBody).error.message;
+        const parsed = JSON.parse(text) as ErrorBody & Record<string, unknown>;
+        message = parsed.error.message;
+        details = parsed;
       } catch {
         // not JSON: keep the text
       }
-      throw new ApiClientError(message || `HTTP ${res.status}`, res.status);
+      throw new ApiClientError(message || `HTTP ${res.status}`, res.status, details);
     }
     return res;
   }
 
-  async json<T>(method: "GET" | "POST", path: string): Promise<T> {
-    return await (await this.request(method, path)).json() as T;
+  async json<T>(method: "GET" | "POST", path: string, body?: string): Promise<T> {
+    return await (await this.request(method, path, body)).json() as T;
   }
 
   async text(path: string): Promise<string> {

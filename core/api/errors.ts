@@ -10,6 +10,8 @@ export type ErrorCode =
 
 export class ApiError extends Error {
   override name = "ApiError";
+  /** Extra top-level fields of the error body (e.g. `issues`). */
+  details?: Record<string, unknown>;
   constructor(
     readonly status: 400 | 401 | 404 | 409 | 500 | 503,
     readonly code: ErrorCode,

@@ -184,6 +184,43 @@ export const openapi = {
         },
       },
     },
+    "/v1/policies": {
+      get: {
+        summary: "Policies in force with their problems, and the node's policy computation state",
+        responses: { 200: json({ type: "object" }) },
+      },
+      post: {
+        summary: "Apply the manifests of a YAML/JSON body, all or none",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: { 200: json({ type: "object" }), 400: error },
+      },
+    },
+    "/v1/policies/delete": {
+      post: {
+        summary: "Delete the policies the manifests of a YAML/JSON body name",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: { 200: json({ type: "object" }), 400: error },
+      },
+    },
+    "/v1/policies/validate": {
+      post: {
+        summary: "Validate manifests without applying them; every issue with its field path",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: { 200: json(obj({ valid: { type: "boolean" }, issues: { type: "array" } })) },
+      },
+    },
+    "/v1/policy/trace": {
+      get: {
+        summary: "Explain the verdict for a connection and the rule that made it",
+        parameters: ["from", "to", "port"].map((name) => ({
+          name,
+          in: "query",
+          required: true,
+          schema: { type: "string" },
+        })),
+        responses: { 200: json({ type: "object" }), 400: error, 404: error },
+      },
+    },
     "/metrics": {
       get: {
         summary: "Prometheus metrics (text exposition format 0.0.4)",

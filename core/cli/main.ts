@@ -18,6 +18,7 @@ import type { PluginStatus } from "../plugin/host.ts";
 import { VERSION } from "../version.ts";
 import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
 import { renderTable } from "./table.ts";
+import { validatePolicyText } from "../agent/policy_api.ts";
 
 export interface Io {
   out(text: string): void;
@@ -37,6 +38,9 @@ const SPEC = {
     output: { short: "o" },
     limit: {},
     "deno-json": {},
+    from: {},
+    to: {},
+    port: {},
   },
   booleans: ["offline", "help"],
 };
@@ -57,7 +61,13 @@ Commands:
   network                    routing mode, pod CIDRs, IPAM use and the cluster store
   node list                  nodes of the cluster as this node knows them
   endpoint list              endpoints (pods): this node's and, with etcd, every node's
-  endpoint get ID            one local endpoint in detail
+  endpoint get ID            one local endpoint in detail, with its computed policy
+  policy apply FILE          apply policy manifests (NetworkPolicy, CiliumNetworkPolicy, ...)
+  policy delete FILE         delete the policies FILE names
+  policy get                 policies in force, and their problems
+  policy validate FILE       check manifests offline; every problem with its field path
+  policy trace --from NS/POD --to NS/POD|IP --port N/PROTO
+                             explain the verdict for a connection and the rule that made it
   cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
@@ -162,6 +172,21 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
       );
       return 0;
     }
+    case "policy":
+      if (sub === "validate") {
+        // Offline: no agent needed, the same parser the agent uses.
+        if (!arg) throw new UsageError("policy validate needs a FILE");
+        const issues = validatePolicyText(await readFile(arg), arg);
+        show(
+          { valid: issues.length === 0, issues },
+          () =>
+            issues.length
+              ? issues.map((i) => `${i.path}: ${i.message}`).join("\n")
+              : `${arg}: valid`,
+        );
+        return issues.length ? 1 : 0;
+      }
+      break;
     case "config":
       if (p.booleans.has("offline")) {
         // Works without an agent and without a node name: what the agent would run with.
@@ -273,6 +298,68 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
         ) + `\n${endpoints.length} endpoints`);
       return 0;
     }
+    case "policy": {
+      if (sub === "apply" || sub === "delete") {
+        if (!arg) throw new UsageError(`policy ${sub} needs a FILE`);
+        const path = sub === "apply" ? "/v1/policies" : "/v1/policies/delete";
+        const r = await client.json<{ applied?: string[]; deleted?: string[]; missing?: string[] }>(
+          "POST",
+          path,
+          await readFile(arg),
+        );
+        show(r, () =>
+          [
+            ...(r.applied ?? []).map((k) => `applied ${k}`),
+            ...(r.deleted ?? []).map((k) => `deleted ${k}`),
+            ...(r.missing ?? []).map((k) => `not found: ${k}`),
+          ].join("\n"));
+        return 0;
+      }
+      if (sub === "get" || sub === undefined || sub === "list") {
+        const r = await client.json<
+          {
+            enforcement: string;
+            revision: number;
+            policies: Array<
+              { key: string; rules: number; issues: Array<{ path: string; message: string }> }
+            >;
+          }
+        >("GET", "/v1/policies");
+        show(r, () =>
+          `Enforcement: ${r.enforcement}; policy revision ${r.revision}\n` +
+          renderTable(
+            ["POLICY", "RULES", "PROBLEMS"],
+            r.policies.map((x) => [
+              x.key,
+              x.rules,
+              x.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+            ]),
+          ));
+        return 0;
+      }
+      if (sub === "trace") {
+        const q = { from: one(p, "from"), to: one(p, "to"), port: one(p, "port") };
+        for (const [k, v] of Object.entries(q)) {
+          if (!v) throw new UsageError(`policy trace needs --${k}`);
+        }
+        const qs = new URLSearchParams(q as Record<string, string>).toString();
+        const r = await client.json<{
+          verdict: string;
+          egress: { verdict: string; decidedBy: string };
+          ingress: { verdict: string; decidedBy: string } | null;
+        }>("GET", `/v1/policy/trace?${qs}`);
+        show(r, () =>
+          [
+            `${q.from} -> ${q.to} ${q.port}: ${r.verdict.toUpperCase()}`,
+            `  egress of ${q.from}: ${r.egress.verdict} (${r.egress.decidedBy})`,
+            ...(r.ingress
+              ? [`  ingress of ${q.to}: ${r.ingress.verdict} (${r.ingress.decidedBy})`]
+              : []),
+          ].join("\n"));
+        return 0;
+      }
+      throw new UsageError(`unknown policy command "${sub}" (apply, delete, get, validate, trace)`);
+    }
     case "counters": {
       const { counters } = await client.json<{ counters: CounterRow[] }>("GET", "/v1/counters");
       show({ counters }, () => countersTable(counters));
@@ -351,6 +438,14 @@ function statusText(
     s.plugins.length ? pluginsTable(s.plugins) : "Plugins:    none built into this agent yet",
   );
   return lines.join("\n");
+}
+
+async function readFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read "${path}": ${(err as Error).message}`);
+  }
 }
 
 function networkText(n: NetworkView): string {

@@ -112,6 +112,13 @@ export const configSchema = z.strictObject({
     mtu: z.int().refine((n) => n === 0 || (n >= 576 && n <= 65535), "must be 0 or 576-65535")
       .default(0),
   }).prefault({}),
+  policy: z.strictObject({
+    /** default: endpoints are enforced in a direction once a policy selects them for it;
+     * always: every endpoint is default-deny; never: no policy is enforced. */
+    enforcement: z.enum(["default", "always", "never"]).default("default"),
+    /** Node-wide audit mode: verdicts are counted (DROP reason POLICY_AUDIT), never enforced. */
+    audit: z.boolean().default(false),
+  }).prefault({}),
   store: z.strictObject({
     kind: z.enum(STORE_KINDS).default("local"),
     /** Directory of Kubernetes-shaped YAML manifests (Node, Namespace, Pod) for the local store. */

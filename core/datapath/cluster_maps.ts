@@ -14,6 +14,7 @@ import {
   type NatEntry,
   type NodeConfig,
 } from "../bpf/generated/host.ts";
+import { PolicyMap } from "./policy_map.ts";
 import { jsonSafe } from "../json_safe.ts";
 import type { OwnedMap } from "../plugin/plugin.ts";
 import { DesiredMap } from "../reconcile/desired_map.ts";
@@ -27,6 +28,7 @@ export class ClusterMaps {
   readonly #maps: Array<[string, BpfMap<unknown, unknown>]>;
   readonly ct: BpfMap<CtKey, CtEntry>;
   readonly snat: BpfMap<CtKey, NatEntry>;
+  readonly policy: PolicyMap;
   readonly #mapsDir: string;
 
   constructor(obj: BpfObject, mapsDir: string) {
@@ -37,6 +39,8 @@ export class ClusterMaps {
     const ipcache = obj.map("hypha_ipcache", m.hypha_ipcache.key, m.hypha_ipcache.value);
     this.ct = obj.map("hypha_ct", m.hypha_ct.key, m.hypha_ct.value);
     this.snat = obj.map("hypha_snat", m.hypha_snat.key, m.hypha_snat.value);
+    const policy = obj.map("hypha_policy", m.hypha_policy.key, m.hypha_policy.value);
+    this.policy = new PolicyMap(policy);
     this.config = new DesiredMap(config, String);
     this.endpoints = new DesiredMap(endpoints, keyId);
     this.ipcache = new DesiredMap(ipcache, keyId);
@@ -46,6 +50,7 @@ export class ClusterMaps {
       ["hypha_ipcache", ipcache],
       ["hypha_ct", this.ct],
       ["hypha_snat", this.snat],
+      ["hypha_policy", policy],
     ] as Array<[string, BpfMap<unknown, unknown>]>;
   }
 

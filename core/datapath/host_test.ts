@@ -63,6 +63,7 @@ Deno.test("HostDatapath counts real traffic and a reload adopts it without writi
         "hypha_ipcache",
         "hypha_ct",
         "hypha_snat",
+        "hypha_policy",
       ]);
       const devices = maps[0]!;
       assert.equal(devices.count(), 1);

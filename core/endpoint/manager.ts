@@ -9,7 +9,7 @@ import { identityLabels } from "../identity/labels.ts";
 import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
 import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO } from "../netlink/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { endpointKey, type EndpointRecord, type State } from "../state/mod.ts";
+import { endpointKey, type EndpointRecord, type NamedPort, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
 import { endpointKeyOf, macBytes, randomMac } from "../datapath/addr.ts";
 import type { ClusterMaps } from "../datapath/cluster_maps.ts";
@@ -29,6 +29,19 @@ export interface AddRequest {
   labels: Record<string, string>;
   /** MTU from the network config; 0 = the node's pod MTU. */
   mtu: number;
+}
+
+/** The policy side of endpoints (core/agent/policy_enforcer.ts implements it). */
+export interface EndpointPolicyHook {
+  /** Writes a new endpoint's policy; returns its endpoint map flags and policy generation. */
+  prepare(ep: LocalEndpoint): { flags: number; generation: number };
+  /** The endpoint went away: its policy rows go too. */
+  removed(ep: LocalEndpoint): void;
+}
+
+export interface PolicyState {
+  flags: number;
+  generation: number;
 }
 
 export interface EndpointManagerOptions {
@@ -60,10 +73,137 @@ export class EndpointManager {
   readonly #files: EndpointFiles;
   readonly #queue = new SerialQueue();
   readonly #endpoints = new Map<number, LocalEndpoint>();
+  readonly #policy = new Map<number, PolicyState>();
+  #hook: EndpointPolicyHook | undefined;
+  #unsubscribe: Array<() => void> = [];
 
   constructor(o: EndpointManagerOptions) {
     this.#o = o;
     this.#files = new EndpointFiles(o.stateDir);
+  }
+
+  setPolicyHook(hook: EndpointPolicyHook): void {
+    this.#hook = hook;
+  }
+
+  /** The endpoint map flags and policy generation of an endpoint. */
+  policyState(id: number): PolicyState {
+    return this.#policy.get(id) ?? { flags: 0, generation: 0 };
+  }
+
+  /**
+   * Switches an endpoint's enforcement flags and active policy generation: one endpoint map
+   * write per address, the atomic step of a make-before-break policy update.
+   */
+  setPolicyState(id: number, state: PolicyState): void {
+    const ep = this.#endpoints.get(id);
+    if (!ep) return;
+    this.#policy.set(id, state);
+    const ifindex = readIfindex(ep.hostIfname);
+    for (const ip of ep.ips) {
+      this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex, state));
+    }
+    const r = this.#o.maps.endpoints.flush();
+    if (r.errors.length) throw new Error(`Endpoint map update: ${r.errors[0]!.message}`);
+  }
+
+  /** Follows pod and namespace labels in the cluster store: a change re-derives identities. */
+  start(): void {
+    const relabel = () =>
+      void this.#queue.run(() => this.#relabelAll()).catch((err) =>
+        this.#o.log.warn("relabeling endpoints failed", { error: String(err) })
+      );
+    this.#unsubscribe.push(
+      this.#o.state.pods.subscribe(relabel),
+      this.#o.state.namespaces.subscribe(relabel),
+    );
+  }
+
+  stop(): void {
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+  }
+
+  /** Identity, labels and named ports of a pod as the store and the CNI call describe it. */
+  async #resolve(
+    namespace: string,
+    pod: string,
+    cniLabels: Record<string, string>,
+  ): Promise<
+    {
+      identity: number;
+      labels: Record<string, string>;
+      namedPorts: Record<string, NamedPort>;
+      serviceAccount?: string;
+    }
+  > {
+    const { state, store } = this.#o;
+    const podMeta = namespace && pod ? state.pods.get(`${namespace}/${pod}`) : undefined;
+    const nsMeta = namespace ? state.namespaces.get(namespace) : undefined;
+    const stored = podMeta || nsMeta
+      ? {
+        labels: podMeta?.labels ?? {},
+        namespaceLabels: nsMeta?.labels ?? {},
+        namedPorts: podMeta?.namedPorts ?? {},
+        ...(podMeta?.serviceAccount ? { serviceAccount: podMeta.serviceAccount } : {}),
+      }
+      : namespace && pod
+      ? await store.podLabels(namespace, pod)
+      : undefined;
+    const labels = { ...cniLabels, ...stored?.labels };
+    const serviceAccount = stored?.serviceAccount;
+    const identity = await store.identityFor(identityLabels({
+      namespace: namespace || "default",
+      labels,
+      namespaceLabels: {
+        "kubernetes.io/metadata.name": namespace || "default",
+        ...stored?.namespaceLabels,
+      },
+      cluster: this.#o.cluster,
+      ...(serviceAccount ? { serviceAccount } : {}),
+    }));
+    return {
+      identity,
+      labels,
+      namedPorts: stored?.namedPorts ?? {},
+      ...(serviceAccount ? { serviceAccount } : {}),
+    };
+  }
+
+  /** Re-derives every local endpoint's identity; changed ones are rewritten and republished. */
+  async #relabelAll(): Promise<void> {
+    for (const ep of this.list()) {
+      const r = await this.#resolve(ep.namespace, ep.pod, ep.cniLabels ?? ep.labels);
+      const changed = r.identity !== ep.identity ||
+        JSON.stringify(r.labels) !== JSON.stringify(ep.labels) ||
+        JSON.stringify(r.namedPorts) !== JSON.stringify(ep.namedPorts ?? {});
+      if (!changed) continue;
+      const next: LocalEndpoint = {
+        ...ep,
+        identity: r.identity,
+        labels: r.labels,
+        namedPorts: r.namedPorts,
+        ...(r.serviceAccount ? { serviceAccount: r.serviceAccount } : {}),
+      };
+      await this.#files.save(next);
+      this.#endpoints.set(ep.id, next);
+      const ifindex = readIfindex(ep.hostIfname);
+      for (const ip of next.ips) {
+        this.#o.maps.endpoints.set(
+          endpointKeyOf(parseIp(ip)),
+          info(next, ifindex, this.policyState(ep.id)),
+        );
+      }
+      this.#o.maps.endpoints.flush();
+      this.#o.state.endpoints.upsert(endpointKey(next), record(next));
+      this.#o.network.flushIpcache();
+      this.#publish(next);
+      this.#o.log.info("endpoint relabeled", {
+        id: ep.id,
+        pod: `${ep.namespace}/${ep.pod}`,
+        identity: `${ep.identity} -> ${r.identity}`,
+      });
+    }
   }
 
   list(): LocalEndpoint[] {
@@ -133,17 +273,11 @@ export class EndpointManager {
     }
     checkNetns(req.netns);
 
-    const stored = req.namespace && req.pod
-      ? await this.#o.store.podLabels(req.namespace, req.pod)
-      : undefined;
-    const labels = { ...(stored?.labels ?? {}), ...req.labels };
-    const identity = await this.#o.store.identityFor(identityLabels({
-      namespace: req.namespace || "default",
-      labels,
-      namespaceLabels: stored?.namespaceLabels ?? {},
-      cluster: this.#o.cluster,
-      ...(stored?.serviceAccount ? { serviceAccount: stored.serviceAccount } : {}),
-    }));
+    const { identity, labels, namedPorts, serviceAccount } = await this.#resolve(
+      req.namespace,
+      req.pod,
+      req.labels,
+    );
 
     const id = this.#nextId();
     const owner = `${req.containerId}/${req.ifname}`;
@@ -173,6 +307,9 @@ export class EndpointManager {
         namespace: req.namespace,
         pod: req.pod,
         labels,
+        cniLabels: req.labels,
+        namedPorts,
+        ...(serviceAccount ? { serviceAccount } : {}),
         identity,
         ips: ips.map(String),
         netns: req.netns,
@@ -251,8 +388,11 @@ export class EndpointManager {
   #wireHost(ep: LocalEndpoint): void {
     const ifindex = readIfindex(ep.hostIfname);
     this.#o.pods.attachEndpoint(ep.hostIfname);
+    // The policy is in the map before the endpoint entry that makes the datapath use it.
+    const state = this.#hook?.prepare(ep) ?? { flags: 0, generation: 0 };
+    this.#policy.set(ep.id, state);
     for (const ip of ep.ips) {
-      this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex));
+      this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex, state));
     }
     const r = this.#o.maps.endpoints.flush();
     if (r.errors.length) {
@@ -265,6 +405,8 @@ export class EndpointManager {
   #unwire(ep: LocalEndpoint): void {
     for (const ip of ep.ips) this.#o.maps.endpoints.delete(endpointKeyOf(parseIp(ip)));
     this.#o.maps.endpoints.flush();
+    this.#hook?.removed(ep);
+    this.#policy.delete(ep.id);
     this.#o.pods.detachEndpoint(ep.hostIfname);
     this.#o.state.endpoints.delete(endpointKey(ep));
     this.#o.network.flushIpcache();
@@ -338,8 +480,12 @@ export class EndpointManager {
         }
         const ifindex = readIfindex(ep.hostIfname);
         this.#o.pods.attachEndpoint(ep.hostIfname);
+        // Enforcement stays as the previous run left it until the policy is recomputed.
+        const kernel = this.#o.maps.endpoints.current(endpointKeyOf(parseIp(ep.ips[0]!)));
+        const state = { flags: kernel?.flags ?? 0, generation: kernel?.policy_generation ?? 0 };
+        this.#policy.set(ep.id, state);
         for (const ip of ep.ips) {
-          this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex));
+          this.#o.maps.endpoints.set(endpointKeyOf(parseIp(ip)), info(ep, ifindex, state));
         }
         this.#o.state.endpoints.upsert(endpointKey(ep), record(ep));
         this.#publish(ep);
@@ -382,14 +528,15 @@ export class EndpointManager {
   }
 }
 
-function info(ep: LocalEndpoint, ifindex: number): EndpointInfo {
+function info(ep: LocalEndpoint, ifindex: number, policy: PolicyState): EndpointInfo {
   return {
     ifindex,
     id: ep.id,
     identity: ep.identity,
-    flags: 0,
+    flags: policy.flags,
     mac: macBytes(ep.podMac),
     node_mac: macBytes(ep.hostMac),
+    policy_generation: policy.generation,
   };
 }
 
@@ -404,6 +551,7 @@ function record(ep: LocalEndpoint): EndpointRecord {
     labels: ep.labels,
     identity: ep.identity,
     ips: ep.ips,
+    ...(ep.namedPorts && Object.keys(ep.namedPorts).length ? { namedPorts: ep.namedPorts } : {}),
   };
 }
 

@@ -5,6 +5,9 @@ import type { EndpointRecord } from "../state/mod.ts";
 
 /** A local endpoint: the cluster-visible record plus how it is wired on this node. */
 export interface LocalEndpoint extends EndpointRecord {
+  /** Labels the CNI call gave (the cluster store's labels for the pod win over them). */
+  cniLabels?: Record<string, string>;
+  serviceAccount?: string;
   netns: string;
   hostIfname: string;
   hostMac: string;

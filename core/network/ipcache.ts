@@ -56,15 +56,40 @@ export function endpointRows(
   }]);
 }
 
-/** The whole desired ipcache for the current tables. */
+/**
+ * Prefixes that policies name, with their node-local CIDR identities. A prefix inside a node's
+ * pod CIDR keeps that node as its tunnel endpoint and the pod-CIDR flag, so naming it in a
+ * policy never changes where its packets go.
+ */
+export function cidrRows(
+  cidrIds: ReadonlyMap<string, number>,
+  nodes: NodeInfo[],
+  self: string,
+): IpcacheRow[] {
+  const podCidrs = nodes.flatMap((n) => n.podCIDRs.map((c) => ({ node: n, cidr: parseCidr(c) })));
+  return [...cidrIds].map(([text, identity]) => {
+    const cidr = parseCidr(text);
+    const owner = podCidrs.filter((p) => p.cidr.containsCidr(cidr))
+      .sort((a, b) => b.cidr.prefixLength - a.cidr.prefixLength)[0];
+    return [ipcacheKeyOf(cidr), {
+      identity,
+      tunnel_ipv4: owner && owner.node.name !== self ? tunnelOf(owner.node) : 0,
+      flags: owner ? IPCACHE_F.podCidr : 0,
+    }];
+  });
+}
+
+/** The whole desired ipcache for the current tables (later rows win on equal prefixes). */
 export function desiredIpcache(
   nodes: NodeInfo[],
   endpoints: EndpointRecord[],
   self: string,
+  cidrIds: ReadonlyMap<string, number> = new Map(),
 ): IpcacheRow[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   return [
     ...nodes.flatMap((n) => nodeRows(n, self)),
+    ...cidrRows(cidrIds, nodes, self),
     ...endpoints.flatMap((e) => endpointRows(e, self, byName.get(e.node))),
   ];
 }

@@ -66,6 +66,8 @@ export class NodeNetwork {
   #routesBusy: Promise<void> = Promise.resolve();
   #lastRoutes: RouteReconcile | null = null;
   #unsubscribe: Array<() => void> = [];
+  #cidrIds: ReadonlyMap<string, number> = new Map();
+  #pruneGate: Promise<unknown> = Promise.resolve();
 
   private constructor(o: NodeNetworkOptions, addresses: NodeNetwork["addresses"], mtu: number) {
     this.#o = o;
@@ -171,8 +173,20 @@ export class NodeNetwork {
     return this.#podCIDRs.length > 0;
   }
 
-  /** Follows the state tables: ipcache and routes. Pruning starts after the store's sync. */
-  start(): void {
+  /** The node-local identities of the prefixes policies name (ipcache rows of their own). */
+  setCidrIdentities(ids: ReadonlyMap<string, number>): void {
+    if (JSON.stringify([...ids]) === JSON.stringify([...this.#cidrIds])) return;
+    this.#cidrIds = ids;
+    this.#scheduleFlush();
+  }
+
+  /**
+   * Follows the state tables: ipcache and routes. Pruning starts after the store's first sync
+   * and `gate` (the first policy computation, which names the CIDR rows), so nothing that a
+   * restart will re-add is deleted first.
+   */
+  start(gate: Promise<unknown> = Promise.resolve()): void {
+    this.#pruneGate = gate;
     const { state, store } = this.#o;
     const changed = () => {
       this.#scheduleFlush();
@@ -181,7 +195,7 @@ export class NodeNetwork {
     this.#unsubscribe.push(state.nodes.subscribe(changed), state.endpoints.subscribe(changed));
     this.#scheduleFlush();
     this.#scheduleRoutes();
-    store.synced.then(() => {
+    store.synced.then(() => this.#pruneGate).then(() => {
       this.#synced = true;
       this.#syncIpcache(true);
       this.#scheduleRoutes();
@@ -205,7 +219,12 @@ export class NodeNetwork {
 
   #syncIpcache(prune: boolean): void {
     const { state, maps } = this.#o;
-    const rows = desiredIpcache(state.nodes.list(), state.endpoints.list(), this.self);
+    const rows = desiredIpcache(
+      state.nodes.list(),
+      state.endpoints.list(),
+      this.self,
+      this.#cidrIds,
+    );
     if (prune) {
       maps.ipcache.replaceAll(rows);
       const r = maps.ipcache.sync();

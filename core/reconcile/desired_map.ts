@@ -33,6 +33,11 @@ export class DesiredMap<K, V> {
     return this.#desired.get(this.#keyId(key))?.[1];
   }
 
+  /** What the kernel holds for `key` now (e.g. to adopt state written by an earlier run). */
+  current(key: K): V | undefined {
+    return this.#target.lookup(key);
+  }
+
   set(key: K, value: V): void {
     const id = this.#keyId(key);
     this.#desired.set(id, [key, value]);

@@ -28,6 +28,41 @@ export interface EndpointRecord {
   identity: number;
   /** Addresses without prefix length, IPv4 first. */
   ips: string[];
+  /** Named container ports (for policies that name ports). */
+  namedPorts?: Record<string, NamedPort>;
+}
+
+export interface NamedPort {
+  port: number;
+  protocol: string;
+}
+
+/** What the cluster says about a pod (a Pod manifest, or `pods/<ns>/<name>` in etcd). */
+export interface PodMeta {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  namedPorts: Record<string, NamedPort>;
+  serviceAccount?: string;
+}
+
+export interface NamespaceMeta {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** A numeric identity and the labels it stands for (cluster-wide). */
+export interface IdentityRecord {
+  id: number;
+  labels: Record<string, string>;
+}
+
+/** A policy manifest as stored (validated when applied), keyed `<kind>/<namespace>/<name>`. */
+export interface PolicyRecord {
+  key: string;
+  manifest: unknown;
+  /** Store revision of the last change. */
+  revision: number;
 }
 
 /** Table key of an endpoint: `<node>/<id>`. */
@@ -39,17 +74,36 @@ export function endpointKey(ep: Pick<EndpointRecord, "node" | "id">): string {
 export interface State {
   nodes: Table<NodeInfo>;
   endpoints: Table<EndpointRecord>;
+  /** Keyed `<namespace>/<name>`. */
+  pods: Table<PodMeta>;
+  namespaces: Table<NamespaceMeta>;
+  /** Keyed by the identity number (decimal). */
+  identities: Table<IdentityRecord>;
+  policies: Table<PolicyRecord>;
 }
 
 /** What plugins see: the same tables, read-only. */
 export interface StateView {
   nodes: ReadonlyTable<NodeInfo>;
   endpoints: ReadonlyTable<EndpointRecord>;
+  pods: ReadonlyTable<PodMeta>;
+  namespaces: ReadonlyTable<NamespaceMeta>;
+  identities: ReadonlyTable<IdentityRecord>;
+  policies: ReadonlyTable<PolicyRecord>;
 }
 
 export function createState(): State {
   return {
     nodes: new Table<NodeInfo>("nodes"),
     endpoints: new Table<EndpointRecord>("endpoints"),
+    pods: new Table<PodMeta>("pods"),
+    namespaces: new Table<NamespaceMeta>("namespaces"),
+    identities: new Table<IdentityRecord>("identities"),
+    policies: new Table<PolicyRecord>("policies"),
   };
+}
+
+/** Key of a policy record. */
+export function policyKey(ref: { kind: string; namespace?: string; name: string }): string {
+  return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
 }

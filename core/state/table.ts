@@ -11,6 +11,8 @@ export interface ReadonlyTable<T> {
   readonly name: string;
   get(key: string): T | undefined;
   list(): T[];
+  /** [key, row] pairs. */
+  entries(): Array<[string, T]>;
   readonly size: number;
   /** Called after every change; returns an unsubscribe function. */
   subscribe(fn: (change: Change<T>) => void): () => void;
@@ -29,6 +31,10 @@ export class Table<T> implements ReadonlyTable<T> {
 
   list(): T[] {
     return [...this.#rows.values()];
+  }
+
+  entries(): Array<[string, T]> {
+    return [...this.#rows.entries()];
   }
 
   get size(): number {

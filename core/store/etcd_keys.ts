@@ -4,8 +4,10 @@
 //   endpoints/<node>/<id>        an endpoint (JSON), attached to its node's lease
 //   identities/labels/<sha256>   label set -> numeric identity
 //   identities/id/<n>            numeric identity -> label set (JSON)
-//   pods/<namespace>/<name>      a pod's labels (JSON: {labels, serviceAccount?}), optional
+//   pods/<namespace>/<name>      a pod's labels and named ports (JSON: {labels, namedPorts?,
+//                                serviceAccount?}), optional: what the Kubernetes API would say
 //   namespaces/<name>            a namespace's labels (JSON: {labels}), optional
+//   policies/<kind>/<ns>/<name>  a policy manifest (JSON), validated when applied
 export class EtcdKeys {
   readonly base: string;
 
@@ -40,10 +42,19 @@ export class EtcdKeys {
   get identityIds(): string {
     return `${this.base}identities/id/`;
   }
+  get pods(): string {
+    return `${this.base}pods/`;
+  }
   pod(namespace: string, name: string): string {
-    return `${this.base}pods/${namespace}/${name}`;
+    return `${this.pods}${namespace}/${name}`;
+  }
+  get namespaces(): string {
+    return `${this.base}namespaces/`;
   }
   namespace(name: string): string {
-    return `${this.base}namespaces/${name}`;
+    return `${this.namespaces}${name}`;
+  }
+  get policies(): string {
+    return `${this.base}policies/`;
   }
 }

@@ -4,15 +4,24 @@
 // allocates identities without duplicates, and follows every other node and endpoint through
 // watches that resume from the last revision. While etcd is unreachable nothing is withdrawn:
 // the state tables keep what was last known and writes are retried.
-import { EtcdClient, EtcdError, type KeyValue, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
+import { EtcdClient, EtcdError, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
 import { compare, op } from "../etcd/mod.ts";
 import { labelsKey } from "../identity/labels.ts";
 import { FIRST_ALLOCATED_IDENTITY, MAX_IDENTITY } from "../identity/local_allocator.ts";
 import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { endpointKey, type EndpointRecord, type NodeInfo, type State } from "../state/mod.ts";
+import type {
+  EndpointRecord,
+  IdentityRecord,
+  NamespaceMeta,
+  NodeInfo,
+  PodMeta,
+  PolicyRecord,
+  State,
+} from "../state/mod.ts";
 import { join } from "node:path";
 import { EtcdKeys } from "./etcd_keys.ts";
+import { type Mirror, mirrorPrefix } from "./etcd_mirror.ts";
 import {
   type ClusterStore,
   NodeConflictError,
@@ -65,7 +74,7 @@ export class EtcdStore implements ClusterStore {
   #isSynced = false;
   #lastError: string | undefined;
   #stopped = false;
-  #snapshots = new Set<string>();
+  #policyRevision = 0;
 
   constructor(o: EtcdStoreOptions) {
     this.#o = o;
@@ -249,108 +258,129 @@ export class EtcdStore implements ClusterStore {
   }
 
   async start(): Promise<void> {
-    const ready = (name: string) => {
-      this.#snapshots.add(name);
-      if (this.#snapshots.size === 2 && !this.#isSynced) {
-        this.#isSynced = true;
-        this.#syncedResolve();
-        this.#o.log.info("cluster store synced", {
-          nodes: this.#o.state.nodes.size,
-          endpoints: this.#o.state.endpoints.size,
-        });
-      }
+    const { state, node, log } = this.#o;
+    const keys = this.#keys;
+    const mirrors = 6;
+    let synced = 0;
+    const onSynced = () => {
+      if (++synced !== mirrors || this.#isSynced) return;
+      this.#isSynced = true;
+      this.#syncedResolve();
+      log.info("cluster store synced", {
+        nodes: state.nodes.size,
+        endpoints: state.endpoints.size,
+      });
     };
-    this.#watches.push(this.#client.listAndWatch(this.#keys.nodes, {
-      onSnapshot: (kvs) => {
-        this.#nodeSnapshot(kvs);
-        ready("nodes");
+    const after = (prefix: string) => (key: string) => key.slice(prefix.length);
+    const json = (v: string) => JSON.parse(v);
+    const watch = <T>(m: Mirror<T>) =>
+      this.#watches.push(mirrorPrefix(this.#client, m, log, onSynced));
+    watch<NodeInfo>({
+      prefix: keys.nodes,
+      table: state.nodes,
+      rowKey: (k) => {
+        const name = after(keys.nodes)(k);
+        return name === node ? undefined : name; // this agent's own row is "self"
       },
-      onEvents: (events) => {
-        for (const e of events) this.#nodeEvent(e.key, e.type === "put" ? e.value : undefined);
+      decode: (k, v) => {
+        const n = json(v) as NodeValue;
+        return {
+          name: after(keys.nodes)(k),
+          cluster: n.cluster,
+          addresses: n.addresses,
+          podCIDRs: n.podCIDRs,
+          source: "etcd",
+        };
       },
-    }));
-    this.#watches.push(this.#client.listAndWatch(this.#keys.endpoints, {
-      onSnapshot: (kvs) => {
-        this.#endpointSnapshot(kvs);
-        ready("endpoints");
+      owns: (_k, row) => row.source === "etcd",
+      onChange: (kind, name, row) =>
+        log.info(kind === "added" ? "node joined" : "node left", {
+          node: name,
+          podCIDRs: row.podCIDRs.join(","),
+        }),
+    });
+    watch<EndpointRecord>({
+      prefix: keys.endpoints,
+      table: state.endpoints,
+      rowKey: (k) => {
+        const [n, id] = after(keys.endpoints)(k).split("/");
+        return !n || !id || n === node ? undefined : `${n}/${id}`; // local ones are the manager's
       },
-      onEvents: (events) => {
-        for (const e of events) this.#endpointEvent(e.key, e.type === "put" ? e.value : undefined);
+      decode: (_k, v) => json(v) as EndpointRecord,
+      owns: (_k, row) => row.node !== node,
+    });
+    watch<PodMeta>({
+      prefix: keys.pods,
+      table: state.pods,
+      rowKey: after(keys.pods),
+      decode: (k, v) => {
+        const [namespace, name] = after(keys.pods)(k).split("/");
+        const p = json(v) as Partial<PodMeta>;
+        return {
+          namespace: namespace!,
+          name: name!,
+          labels: p.labels ?? {},
+          namedPorts: p.namedPorts ?? {},
+          ...(p.serviceAccount ? { serviceAccount: p.serviceAccount } : {}),
+        };
       },
-    }));
-    this.#watches.push(this.#client.listAndWatch(this.#keys.identityLabels, {
-      onSnapshot: () => {},
-      onEvents: () => {},
-    }));
+      owns: () => true,
+    });
+    watch<NamespaceMeta>({
+      prefix: keys.namespaces,
+      table: state.namespaces,
+      rowKey: after(keys.namespaces),
+      decode: (k, v) => ({ name: after(keys.namespaces)(k), labels: json(v).labels ?? {} }),
+      owns: () => true,
+    });
+    watch<IdentityRecord>({
+      prefix: keys.identityIds,
+      table: state.identities,
+      rowKey: after(keys.identityIds),
+      decode: (k, v) => {
+        const id = Number(after(keys.identityIds)(k));
+        const labels = json(v) as Record<string, string>;
+        this.#identities.set(labelsKey(labels), id);
+        return { id, labels };
+      },
+      owns: () => true,
+    });
+    watch<PolicyRecord>({
+      prefix: keys.policies,
+      table: state.policies,
+      rowKey: after(keys.policies),
+      decode: (k, v, revision) => ({
+        key: after(keys.policies)(k),
+        manifest: json(v),
+        revision: Number(revision),
+      }),
+      owns: () => true,
+      onRevision: (r) => {
+        this.#policyRevision = Math.max(this.#policyRevision, Number(r));
+      },
+    });
     await Promise.resolve();
   }
 
-  #nodeEvent(key: string, value: string | undefined): void {
-    const name = key.slice(this.#keys.nodes.length);
-    if (name === this.#o.node) return; // this agent's own row is "self"
-    if (value === undefined) {
-      if (this.#o.state.nodes.delete(name)) this.#o.log.info("node left", { node: name });
-      return;
-    }
-    try {
-      const v = JSON.parse(value) as NodeValue;
-      const row: NodeInfo = {
-        name,
-        cluster: v.cluster,
-        addresses: v.addresses,
-        podCIDRs: v.podCIDRs,
-        source: "etcd",
-      };
-      const cur = this.#o.state.nodes.get(name);
-      if (JSON.stringify(cur) !== JSON.stringify(row)) {
-        if (!cur) this.#o.log.info("node joined", { node: name, podCIDRs: v.podCIDRs.join(",") });
-        this.#o.state.nodes.upsert(name, row);
-      }
-    } catch (err) {
-      this.#o.log.warn("ignoring an unreadable node record", { key, error: String(err) });
-    }
+  /** The store revision the policies table reflects. */
+  get policyRevision(): number {
+    return this.#policyRevision;
   }
 
-  #nodeSnapshot(kvs: KeyValue[]): void {
-    const seen = new Set<string>();
-    for (const kv of kvs) {
-      seen.add(kv.key.slice(this.#keys.nodes.length));
-      this.#nodeEvent(kv.key, kv.value);
-    }
-    for (const n of this.#o.state.nodes.list()) {
-      if (n.source === "etcd" && !seen.has(n.name)) this.#o.state.nodes.delete(n.name);
-    }
+  async putPolicy(key: string, manifest: unknown): Promise<number> {
+    const r = await this.#retry(
+      "storing a policy",
+      () => this.#client.put(`${this.#keys.policies}${key}`, JSON.stringify(manifest)),
+    );
+    return Number(r.revision);
   }
 
-  #endpointEvent(key: string, value: string | undefined): void {
-    const [node, id] = key.slice(this.#keys.endpoints.length).split("/");
-    if (!node || !id || node === this.#o.node) return; // local endpoints are the manager's
-    const tableKey = `${node}/${id}`;
-    if (value === undefined) {
-      this.#o.state.endpoints.delete(tableKey);
-      return;
-    }
-    try {
-      const ep = JSON.parse(value) as EndpointRecord;
-      if (JSON.stringify(this.#o.state.endpoints.get(tableKey)) !== JSON.stringify(ep)) {
-        this.#o.state.endpoints.upsert(tableKey, ep);
-      }
-    } catch (err) {
-      this.#o.log.warn("ignoring an unreadable endpoint record", { key, error: String(err) });
-    }
-  }
-
-  #endpointSnapshot(kvs: KeyValue[]): void {
-    const seen = new Set<string>();
-    for (const kv of kvs) {
-      seen.add(kv.key.slice(this.#keys.endpoints.length));
-      this.#endpointEvent(kv.key, kv.value);
-    }
-    for (const ep of this.#o.state.endpoints.list()) {
-      if (ep.node !== this.#o.node && !seen.has(endpointKey(ep))) {
-        this.#o.state.endpoints.delete(endpointKey(ep));
-      }
-    }
+  async deletePolicy(key: string): Promise<number | undefined> {
+    const r = await this.#retry(
+      "deleting a policy",
+      () => this.#client.delete(`${this.#keys.policies}${key}`),
+    );
+    return r.deleted ? Number(r.revision) : undefined;
   }
 
   publishEndpoint(ep: EndpointRecord): void {
@@ -427,9 +457,7 @@ export class EtcdStore implements ClusterStore {
     const get = async (key: string) => {
       try {
         const kv = await this.#client.get(key, { timeoutMs: this.#o.timeoutMs });
-        return kv
-          ? JSON.parse(kv.value) as { labels?: Record<string, string>; serviceAccount?: string }
-          : undefined;
+        return kv ? JSON.parse(kv.value) as Partial<Omit<PodLabels, "namespaceLabels">> : undefined;
       } catch {
         return undefined; // labels from the store are optional; CNI labels still apply
       }
@@ -443,6 +471,7 @@ export class EtcdStore implements ClusterStore {
       labels: pod?.labels ?? {},
       namespaceLabels: ns?.labels ?? {},
       ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
+      ...(pod?.namedPorts ? { namedPorts: pod.namedPorts } : {}),
     };
   }
 

@@ -1,11 +1,13 @@
-// The local store: a manifest directory (Node, Namespace and Pod manifests) and this agent's
-// own state. For a single node, or bare-metal nodes that list each other as Node manifests
-// (spec.podCIDR, status.addresses InternalIP). Identities are node-local. The directory is
-// watched; a bad edit is reported and the previous manifests stay in force.
+// The local store: a manifest directory (Node, Namespace, Pod and policy manifests) and this
+// agent's own state. For a single node, or bare-metal nodes that list each other as Node
+// manifests (spec.podCIDR, status.addresses InternalIP). Identities are node-local. Policies
+// applied through the API are kept in the state directory. The manifest directory is watched;
+// a bad edit is reported and the previous manifests stay in force.
 import { nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import type { EndpointRecord, State } from "../state/mod.ts";
+import { type EndpointRecord, policyKey, type State } from "../state/mod.ts";
+import { join } from "node:path";
 import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
 import type {
   ClusterStore,
@@ -36,6 +38,9 @@ export class LocalStore implements ClusterStore {
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: string | undefined;
   #isSynced = false;
+  #revision = 0;
+  /** Policies applied through the API, by policy key (persisted). */
+  #applied = new Map<string, unknown>();
 
   constructor(opts: LocalStoreOptions) {
     this.#opts = opts;
@@ -77,8 +82,24 @@ export class LocalStore implements ClusterStore {
     return claimed;
   }
 
+  get #appliedFile(): string {
+    return join(this.#opts.stateDir, "policies.json");
+  }
+
   async start(): Promise<void> {
     this.#identities = await LocalIdentityAllocator.open(this.#opts.stateDir);
+    for (const [id, labels] of this.#identities.all()) {
+      this.#opts.state.identities.upsert(String(id), { id, labels });
+    }
+    try {
+      const saved = JSON.parse(await Deno.readTextFile(this.#appliedFile)) as Record<
+        string,
+        unknown
+      >;
+      this.#applied = new Map(Object.entries(saved));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
     await this.#load().catch(() => {});
     this.#apply();
     this.#isSynced = true;
@@ -116,9 +137,76 @@ export class LocalStore implements ClusterStore {
     }
   }
 
-  /** Node manifests of other nodes into the nodes table. */
+  /** Manifests into the tables: other nodes, pods, namespaces, policies. */
   #apply(): void {
     const { state, node, cluster } = this.#opts;
+    this.#revision++;
+    const sync = <T>(
+      table: {
+        entries(): Array<[string, T]>;
+        upsert(k: string, v: T): void;
+        delete(k: string): boolean;
+      },
+      rows: Map<string, T>,
+    ) => {
+      for (const [k, v] of rows) {
+        const cur = table.entries().find(([key]) => key === k)?.[1];
+        if (JSON.stringify(cur) !== JSON.stringify(v)) table.upsert(k, v);
+      }
+      for (const [k] of table.entries()) if (!rows.has(k)) table.delete(k);
+    };
+    const pods = new Map(
+      this.#manifests.filter((m) => m.kind === "Pod").map((m) => {
+        const namespace = m.metadata.namespace ?? "default";
+        return [`${namespace}/${m.metadata.name}`, {
+          namespace,
+          name: m.metadata.name,
+          labels: m.metadata.labels ?? {},
+          namedPorts: namedPortsOf(m),
+          ...(typeof m.spec?.serviceAccountName === "string"
+            ? { serviceAccount: m.spec.serviceAccountName }
+            : {}),
+        }];
+      }),
+    );
+    sync(state.pods, pods);
+    sync(
+      state.namespaces,
+      new Map(
+        this.#manifests.filter((m) => m.kind === "Namespace").map((m) => [m.metadata.name, {
+          name: m.metadata.name,
+          labels: { "kubernetes.io/metadata.name": m.metadata.name, ...m.metadata.labels },
+        }]),
+      ),
+    );
+    const policies = new Map<string, { key: string; manifest: unknown; revision: number }>();
+    for (const m of this.#manifests.filter((m) => POLICY_KINDS.includes(m.kind))) {
+      const key = policyKey({
+        kind: m.kind,
+        ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
+        name: m.metadata.name,
+      });
+      const { source: _source, ...manifest } = m;
+      const cur = state.policies.get(key);
+      policies.set(key, {
+        key,
+        manifest,
+        revision: JSON.stringify(cur?.manifest) === JSON.stringify(manifest)
+          ? cur!.revision
+          : this.#revision,
+      });
+    }
+    for (const [key, manifest] of this.#applied) {
+      const cur = state.policies.get(key);
+      policies.set(key, {
+        key,
+        manifest,
+        revision: JSON.stringify(cur?.manifest) === JSON.stringify(manifest)
+          ? cur!.revision
+          : this.#revision,
+      });
+    }
+    sync(state.policies, policies);
     const seen = new Set<string>();
     for (const m of this.#manifests) {
       if (m.kind !== "Node" || m.metadata.name === node) continue;
@@ -150,7 +238,35 @@ export class LocalStore implements ClusterStore {
     if (!this.#identities) {
       this.#identities = await LocalIdentityAllocator.open(this.#opts.stateDir);
     }
-    return await this.#identities.identityFor(labels);
+    const id = await this.#identities.identityFor(labels);
+    if (!this.#opts.state.identities.get(String(id))) {
+      this.#opts.state.identities.upsert(String(id), { id, labels });
+    }
+    return id;
+  }
+
+  get policyRevision(): number {
+    return this.#revision;
+  }
+
+  async putPolicy(key: string, manifest: unknown): Promise<number> {
+    this.#applied.set(key, manifest);
+    await this.#saveApplied();
+    this.#apply();
+    return this.#revision;
+  }
+
+  async deletePolicy(key: string): Promise<number | undefined> {
+    if (!this.#applied.delete(key)) return undefined;
+    await this.#saveApplied();
+    this.#apply();
+    return this.#revision;
+  }
+
+  async #saveApplied(): Promise<void> {
+    const tmp = `${this.#appliedFile}.tmp`;
+    await Deno.writeTextFile(tmp, JSON.stringify(Object.fromEntries(this.#applied)));
+    await Deno.rename(tmp, this.#appliedFile);
   }
 
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
@@ -163,7 +279,8 @@ export class LocalStore implements ClusterStore {
     const sa = pod.spec?.serviceAccountName;
     return Promise.resolve({
       labels: pod.metadata.labels ?? {},
-      namespaceLabels: ns?.metadata.labels ?? {},
+      namespaceLabels: { "kubernetes.io/metadata.name": namespace, ...ns?.metadata.labels },
+      namedPorts: namedPortsOf(pod),
       ...(typeof sa === "string" ? { serviceAccount: sa } : {}),
     });
   }
@@ -184,4 +301,28 @@ export class LocalStore implements ClusterStore {
     this.#watcher = undefined;
     return Promise.resolve();
   }
+}
+
+const POLICY_KINDS = [
+  "NetworkPolicy",
+  "CiliumNetworkPolicy",
+  "CiliumClusterwideNetworkPolicy",
+  "CiliumCIDRGroup",
+];
+
+/** Named ports of a Pod manifest's containers (spec.containers[].ports[].name). */
+function namedPortsOf(m: Manifest): Record<string, { port: number; protocol: string }> {
+  const out: Record<string, { port: number; protocol: string }> = {};
+  const containers = Array.isArray(m.spec?.containers) ? m.spec.containers : [];
+  for (const c of containers as Array<{ ports?: Array<Record<string, unknown>> }>) {
+    for (const p of c.ports ?? []) {
+      if (typeof p.name === "string" && typeof p.containerPort === "number") {
+        out[p.name] = {
+          port: p.containerPort,
+          protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
+        };
+      }
+    }
+  }
+  return out;
 }

@@ -26,6 +26,7 @@ export interface PodLabels {
   labels: Record<string, string>;
   namespaceLabels: Record<string, string>;
   serviceAccount?: string;
+  namedPorts?: Record<string, { port: number; protocol: string }>;
 }
 
 export interface StoreStatus {
@@ -61,6 +62,12 @@ export interface ClusterStore {
   identityFor(labels: Record<string, string>): Promise<number>;
   /** Labels the store holds for a pod (manifests, or keys in etcd), if any. */
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined>;
+  /** Stores a validated policy manifest (create or replace); resolves with the store revision. */
+  putPolicy(key: string, manifest: unknown): Promise<number>;
+  /** Removes a policy; resolves with the store revision, or undefined when there was none. */
+  deletePolicy(key: string): Promise<number | undefined>;
+  /** The store revision the policies table reflects (compare with putPolicy's result). */
+  readonly policyRevision: number;
   status(): StoreStatus;
   stop(): Promise<void>;
 }
