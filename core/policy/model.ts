@@ -88,7 +88,8 @@ export interface PolicyRule {
   ref: RuleRef;
   direction: Direction;
   action: "allow" | "deny";
-  /** Any of these (never empty: "everybody" is [{ kind: "any" }]). */
+  /** Any of these ("everybody" is [{ kind: "any" }]; empty for a rule that only carries
+   * fromRequires/toRequires, which constrain the other rules). */
   peers: Peer[];
   /** Any of these; empty = every protocol and port. */
   l4: L4[];
