@@ -131,6 +131,8 @@ export const configSchema = z.strictObject({
       /** Seconds a node's registration outlives its agent. */
       leaseTTL: z.int().min(5).max(3600).default(20),
       timeoutMs: z.int().min(100).max(60_000).default(3000),
+      /** Seconds between identity garbage-collection rounds (0 = never). */
+      identityGC: z.int().min(0).max(86_400).default(60),
     }).prefault({}),
   }).prefault({}),
   plugins: z.record(z.string(), pluginSection).default({}),

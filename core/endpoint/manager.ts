@@ -198,6 +198,7 @@ export class EndpointManager {
       this.#o.state.endpoints.upsert(endpointKey(next), record(next));
       this.#o.network.flushIpcache();
       this.#publish(next);
+      this.#syncIdentityRefs();
       this.#o.log.info("endpoint relabeled", {
         id: ep.id,
         pod: `${ep.namespace}/${ep.pod}`,
@@ -353,6 +354,7 @@ export class EndpointManager {
       undo.push(() => this.#files.remove(ep.id));
       this.#endpoints.set(ep.id, ep);
       this.#publish(ep);
+      this.#syncIdentityRefs();
       log.info("endpoint added", {
         id: ep.id,
         pod: `${ep.namespace}/${ep.pod}`,
@@ -425,6 +427,7 @@ export class EndpointManager {
     await this.#files.remove(ep.id);
     this.#endpoints.delete(ep.id);
     this.#o.store.withdrawEndpoint(ep);
+    this.#syncIdentityRefs();
     this.#o.log.info(`endpoint ${why}`, { id: ep.id, pod: `${ep.namespace}/${ep.pod}` });
   }
 
@@ -501,8 +504,14 @@ export class EndpointManager {
           await deleteLink(ifname).catch(() => false);
         }
       }
+      this.#syncIdentityRefs();
       return { restored, removed };
     });
+  }
+
+  /** Tells the store which identities this node's endpoints hold (reference counting). */
+  #syncIdentityRefs(): void {
+    this.#o.store.useIdentities(new Set(this.list().map((e) => e.identity)));
   }
 
   #result(ep: LocalEndpoint): HyphaResult {

@@ -4,6 +4,7 @@
 //   endpoints/<node>/<id>        an endpoint (JSON), attached to its node's lease
 //   identities/labels/<sha256>   label set -> numeric identity
 //   identities/id/<n>            numeric identity -> label set (JSON)
+//   identities/refs/<n>/<node>   node <node> has endpoints of identity <n> (under its lease)
 //   pods/<namespace>/<name>      a pod's labels and named ports (JSON: {labels, namedPorts?,
 //                                serviceAccount?}), optional: what the Kubernetes API would say
 //   namespaces/<name>            a namespace's labels (JSON: {labels}), optional
@@ -41,6 +42,12 @@ export class EtcdKeys {
   }
   get identityIds(): string {
     return `${this.base}identities/id/`;
+  }
+  get identityRefs(): string {
+    return `${this.base}identities/refs/`;
+  }
+  identityRef(id: number, node: string): string {
+    return `${this.identityRefs}${id}/${node}`;
   }
   get pods(): string {
     return `${this.base}pods/`;

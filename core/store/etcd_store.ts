@@ -75,6 +75,11 @@ export class EtcdStore implements ClusterStore {
   #lastError: string | undefined;
   #stopped = false;
   #policyRevision = 0;
+  /** Identities this node references in etcd. */
+  #refs = new Set<number>();
+  #gcTimer: ReturnType<typeof setInterval> | undefined;
+  /** Identities seen unreferenced by the previous GC round (collected if still so). */
+  #unreferenced = new Set<number>();
 
   constructor(o: EtcdStoreOptions) {
     this.#o = o;
@@ -211,6 +216,10 @@ export class EtcdStore implements ClusterStore {
       for (const ep of this.#o.state.endpoints.list()) {
         if (ep.node === this.#o.node) this.publishEndpoint(ep);
       }
+      for (const id of this.#refs) {
+        this.#pending.set(this.#keys.identityRef(id, this.#o.node), "");
+      }
+      this.#kickWriter();
     }).catch((err) => this.#o.log.error("re-registration failed", { error: String(err) }));
   }
 
@@ -344,6 +353,9 @@ export class EtcdStore implements ClusterStore {
         return { id, labels };
       },
       owns: () => true,
+      onChange: (kind, _k, row) => {
+        if (kind === "removed") this.#identities.delete(labelsKey(row.labels));
+      },
     });
     watch<PolicyRecord>({
       prefix: keys.policies,
@@ -381,6 +393,58 @@ export class EtcdStore implements ClusterStore {
       () => this.#client.delete(`${this.#keys.policies}${key}`),
     );
     return r.deleted ? Number(r.revision) : undefined;
+  }
+
+  useIdentities(ids: ReadonlySet<number>): void {
+    for (const id of ids) {
+      if (!this.#refs.has(id)) this.#pending.set(this.#keys.identityRef(id, this.#o.node), "");
+    }
+    for (const id of this.#refs) {
+      if (!ids.has(id)) this.#pending.set(this.#keys.identityRef(id, this.#o.node), null);
+    }
+    this.#refs = new Set(ids);
+    this.#kickWriter();
+  }
+
+  /**
+   * One round of identity garbage collection: an identity that no node references (no refs
+   * key, all of them leased) in two rounds in a row is deleted, labels and number together,
+   * unless it changed in between. Any node may run it; the compare makes it safe to race.
+   */
+  async collectIdentities(): Promise<number[]> {
+    const [ids, refs] = await Promise.all([
+      this.#client.getPrefix(this.#keys.identityIds),
+      this.#client.getPrefix(this.#keys.identityRefs),
+    ]);
+    const referenced = new Set(
+      refs.kvs.map((kv) => Number(kv.key.slice(this.#keys.identityRefs.length).split("/")[0])),
+    );
+    const collected: number[] = [];
+    const unreferenced = new Set<number>();
+    for (const kv of ids.kvs) {
+      const id = Number(kv.key.slice(this.#keys.identityIds.length));
+      if (referenced.has(id)) continue;
+      unreferenced.add(id);
+      if (!this.#unreferenced.has(id)) continue;
+      const labelsPath = `${this.#keys.identityLabels}${await sha256(
+        labelsKey(JSON.parse(kv.value)),
+      )}`;
+      const r = await this.#client.txn({
+        // Unchanged since the listing; a node that took a reference since then is safe by the
+        // two-round rule (allocation and reference are milliseconds apart, rounds are not).
+        compare: [compare.modRevision(kv.key, "=", kv.modRevision)],
+        success: [op.delete(kv.key), op.delete(labelsPath)],
+        failure: [],
+      });
+      if (r.succeeded) {
+        collected.push(id);
+        unreferenced.delete(id);
+        this.#identities.delete(labelsKey(JSON.parse(kv.value)));
+      }
+    }
+    this.#unreferenced = unreferenced;
+    if (collected.length) this.#o.log.info("identities collected", { ids: collected.join(",") });
+    return collected;
   }
 
   publishEndpoint(ep: EndpointRecord): void {
@@ -489,8 +553,19 @@ export class EtcdStore implements ClusterStore {
     };
   }
 
+  /** Collects unused identities every `seconds` (0 = never). */
+  startIdentityGc(seconds: number): void {
+    if (seconds <= 0) return;
+    this.#gcTimer = setInterval(() => {
+      this.collectIdentities().catch((err) =>
+        this.#o.log.warn("identity GC round failed", { error: String(err) })
+      );
+    }, seconds * 1000);
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearInterval(this.#gcTimer);
     // The lease is not revoked: a restarting agent picks it up again; a dead one expires.
     await this.#keeper?.stop();
     await Promise.all(this.#watches.map((w) => w.close()));

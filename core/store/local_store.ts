@@ -228,6 +228,10 @@ export class LocalStore implements ClusterStore {
     }
   }
 
+  useIdentities(_ids: ReadonlySet<number>): void {
+    // Node-local identities are kept: the state directory is small and numbers stay stable.
+  }
+
   publishEndpoint(_ep: EndpointRecord): void {
     // Local endpoints are in the state table already; there is nobody to tell.
   }

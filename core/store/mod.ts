@@ -26,7 +26,7 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
   const { store, node } = o.config;
   if (store.kind === "etcd") {
     const { EtcdStore } = await import("./etcd_store.ts");
-    return new EtcdStore({
+    const etcd = new EtcdStore({
       endpoints: store.etcd.endpoints,
       prefix: store.etcd.prefix,
       leaseTTL: store.etcd.leaseTTL,
@@ -37,6 +37,8 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
       stateDir: o.stateDir,
       log: o.log,
     });
+    etcd.startIdentityGc(store.etcd.identityGC);
+    return etcd;
   }
   return new LocalStore({
     state: o.state,

@@ -60,6 +60,11 @@ export interface ClusterStore {
   withdrawEndpoint(ep: Pick<EndpointRecord, "node" | "id">): void;
   /** The numeric identity of a label set, allocated when new. */
   identityFor(labels: Record<string, string>): Promise<number>;
+  /**
+   * The identities this node's endpoints use now (reference counting: an identity no node
+   * references any more is garbage-collected).
+   */
+  useIdentities(ids: ReadonlySet<number>): void;
   /** Labels the store holds for a pod (manifests, or keys in etcd), if any. */
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined>;
   /** Stores a validated policy manifest (create or replace); resolves with the store revision. */

@@ -1,0 +1,87 @@
+// The etcd store's identity allocation against a real etcd: agents racing for the same label
+// sets end with one number per set and no number for two sets; unused identities are
+// garbage-collected, referenced ones stay.
+import assert from "node:assert/strict";
+import { withEtcd } from "../etcd/_testing.ts";
+import { createLogger } from "../log.ts";
+import { createState } from "../state/mod.ts";
+import { EtcdStore } from "./etcd_store.ts";
+
+async function stores(endpoints: string[], n: number) {
+  const out: EtcdStore[] = [];
+  for (let i = 1; i <= n; i++) {
+    out.push(
+      new EtcdStore({
+        endpoints,
+        prefix: "/hypha",
+        leaseTTL: 10,
+        timeoutMs: 3000,
+        node: `n${i}`,
+        cluster: "test",
+        state: createState(),
+        stateDir: await Deno.makeTempDir({ prefix: "hypha-store-" }),
+        log: createLogger(`n${i}`, "error", () => {}),
+      }),
+    );
+  }
+  return out;
+}
+
+Deno.test("EtcdStore.identityFor() gives racing nodes one number per label set, never two sets one number", async () => {
+  await withEtcd(1, async (cluster) => {
+    const nodes = await stores(cluster.endpoints, 3);
+    try {
+      const sets = Array.from(
+        { length: 12 },
+        (_, i) => ({ "k8s:app": `app${i % 6}`, "k8s:v": `${i % 4}` }),
+      );
+      // every node allocates every set at once
+      const results = await Promise.all(
+        nodes.map((s) => Promise.all(sets.map((labels) => s.identityFor(labels)))),
+      );
+      for (const [i] of sets.entries()) {
+        const ids = new Set(results.map((r) => r[i]));
+        assert.equal(ids.size, 1, `set ${i} got ${[...ids]}`);
+      }
+      const byId = new Map<number, string>();
+      for (const [i, labels] of sets.entries()) {
+        const id = results[0]![i]!;
+        const key = JSON.stringify(labels);
+        assert.ok(
+          !byId.has(id) || byId.get(id) === key,
+          `identity ${id} was given to two label sets`,
+        );
+        byId.set(id, key);
+        assert.ok(id >= 256);
+      }
+    } finally {
+      for (const s of nodes) await s.stop();
+    }
+  });
+});
+
+Deno.test("EtcdStore.collectIdentities() removes identities no node references, after two rounds", async () => {
+  await withEtcd(1, async (cluster) => {
+    const [a, b] = await stores(cluster.endpoints, 2);
+    try {
+      await a!.register(
+        { name: "n1", cluster: "test", addresses: ["192.0.2.1"], instance: "i1" },
+        [],
+      );
+      const used = await a!.identityFor({ "k8s:app": "used" });
+      const unused = await a!.identityFor({ "k8s:app": "unused" });
+      a!.useIdentities(new Set([used]));
+      await new Promise((r) => setTimeout(r, 500)); // the reference is written in the background
+      assert.deepEqual(await b!.collectIdentities(), [], "the first round only marks");
+      assert.deepEqual(await b!.collectIdentities(), [unused]);
+      assert.deepEqual(await b!.collectIdentities(), []);
+      // the collected label set gets a fresh number when used again, the used one keeps its own
+      assert.equal(await a!.identityFor({ "k8s:app": "used" }), used);
+      const again = await b!.identityFor({ "k8s:app": "unused" });
+      assert.ok(again !== used);
+    } finally {
+      await a!.stop();
+      await b!.stop();
+    }
+  });
+});
