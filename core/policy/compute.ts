@@ -169,6 +169,21 @@ function direction(
       }
     }
   }
+  // Deny rules for a direction no policy isolates (Cilium: enableDefaultDeny false) still need
+  // the lookups; everything they do not deny stays allowed through one wildcard allow.
+  const denies = rules.filter(({ rule }) => rule.action === "deny");
+  if (!enforced && denies.length && inputs.enforcement === "default") {
+    entries.push({
+      identity: WILDCARD,
+      protocol: IPPROTO.ANY,
+      port: 0,
+      bits: 0,
+      deny: false,
+      audit: false,
+      rule: { ...denies[0]!.rule.ref, index: -1 },
+    });
+    return { enforced: true, audit: inputs.audit, entries: resolve(entries) };
+  }
   return {
     enforced,
     audit: enforced && (inputs.audit || (isolating.length > 0 && isolating.every((p) => p.audit))),

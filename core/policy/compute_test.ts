@@ -168,3 +168,16 @@ Deno.test("computeEndpointPolicy() reports instead of denying in audit mode", ()
   const always = computeEndpointPolicy(subject(DB), inputs([], { enforcement: "always" }));
   assert.equal(verdictFor(always.ingress, WEB.id, IPPROTO.TCP, 80).verdict, "denied");
 });
+
+Deno.test("computeEndpointPolicy() applies deny rules of a direction that is not default-deny", () => {
+  const deny = policy(sel({ "k8s:app": "db" }), [
+    rule("ingress", [{ kind: "endpoints", selector: sel({ "k8s:app": "web" }) }], [
+      { kind: "port", protocol: "TCP", port: 80 },
+    ], true),
+  ]);
+  deny.isolates.ingress = false;
+  const p = computeEndpointPolicy(subject(DB), inputs([deny]));
+  assert.equal(verdictFor(p.ingress, WEB.id, IPPROTO.TCP, 80).verdict, "denied");
+  assert.equal(verdictFor(p.ingress, WEB.id, IPPROTO.TCP, 81).verdict, "allowed");
+  assert.equal(verdictFor(p.ingress, OTHER.id, IPPROTO.TCP, 80).verdict, "allowed");
+});

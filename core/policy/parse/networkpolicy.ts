@@ -57,16 +57,12 @@ export function parseNetworkPolicy(
     const sectionPath = child(specPath, section);
     const list = asList(v, sectionPath, issues) ?? [];
     const type = section === "ingress" ? "Ingress" : "Egress";
-    if (types && list.length > 0 && !types.includes(type)) {
-      issues.add(
-        sectionPath,
-        `These rules would be ignored: policyTypes does not list ${quote(type)} (add it, or ` +
-          `remove the rules)`,
-      );
-    }
+    // Kubernetes accepts rules for a direction policyTypes does not list and ignores them:
+    // they are validated, then left out.
+    const ignored = types !== undefined && !types.includes(type);
     list.forEach((r, index) => {
       const rule = parseRule(r, item(sectionPath, index), issues, { ...ref, section, index });
-      if (rule) rules.push(rule);
+      if (rule && !ignored) rules.push(rule);
     });
   }
   if (issues.count !== before || !podSel || !types) return undefined;

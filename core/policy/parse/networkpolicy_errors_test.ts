@@ -151,12 +151,6 @@ Deno.test("parseManifest() rejects invalid NetworkPolicies at the field path", a
       "spec.policyTypes[1]",
       `Policy type "Ingress" is listed twice`,
     ],
-    [
-      "egress rules that policyTypes would make Kubernetes ignore",
-      np({ podSelector: {}, policyTypes: ["Ingress"], egress: [{}] }),
-      "spec.egress",
-      `These rules would be ignored: policyTypes does not list "Egress" (add it, or remove the rules)`,
-    ],
     ["no spec", { ...np({}), spec: undefined }, "spec", `Field "spec" is required`],
     [
       "rules that are not a list",
