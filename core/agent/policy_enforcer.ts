@@ -13,6 +13,7 @@ import { identityLabels } from "../identity/labels.ts";
 import type { NodeNetwork } from "../network/node_network.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import {
+  affectedBy,
   computeEndpointPolicy,
   type EndpointPolicy,
   type NamedPorts,
@@ -83,6 +84,8 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   #lastMs = 0;
   #unsubscribe: Array<() => void> = [];
   #firstRun: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** What changed since the last computation: some identities only, or anything ("all"). */
+  #changed: Set<number> | "all" = "all";
 
   constructor(o: PolicyEnforcerOptions) {
     this.#o = o;
@@ -96,19 +99,35 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   async start(): Promise<void> {
     await this.#loadCidrIds();
     const { state } = this.#o;
-    const changed = () => this.schedule();
+    const identity = (id: number) => {
+      if (this.#changed !== "all") this.#changed.add(id);
+      this.schedule();
+    };
     this.#unsubscribe.push(
-      state.policies.subscribe(changed),
-      state.identities.subscribe(changed),
-      state.endpoints.subscribe(changed),
+      state.policies.subscribe(() => this.scheduleAll()),
+      state.identities.subscribe((c) => identity(c.kind === "delete" ? c.previous.id : c.value.id)),
+      state.endpoints.subscribe((c) => {
+        const ep = c.kind === "delete" ? c.previous : c.value;
+        // local endpoints (added, relabeled) are recomputed whole; remote ones count by identity
+        if (ep.node === this.#o.config.node.name) this.scheduleAll();
+        else {
+          identity(ep.identity);
+          if (c.kind === "upsert" && c.previous) identity(c.previous.identity);
+        }
+      }),
     );
-    this.#o.store.synced.then(() => this.schedule());
+    this.#o.store.synced.then(() => this.scheduleAll());
   }
 
   stop(): void {
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
     clearTimeout(this.#timer);
+  }
+
+  scheduleAll(): void {
+    this.#changed = "all";
+    this.schedule();
   }
 
   schedule(): void {
@@ -172,6 +191,7 @@ export class PolicyEnforcer implements EndpointPolicyHook {
       namedPorts: (id) => ports.get(id) ?? [],
       enforcement: policy.enforcement,
       audit: policy.audit,
+      peerCache: new WeakMap(),
     };
   }
 
@@ -250,6 +270,8 @@ export class PolicyEnforcer implements EndpointPolicyHook {
 
   async #recompute(): Promise<void> {
     this.#pending = false;
+    const dirty = this.#changed;
+    this.#changed = new Set();
     const started = performance.now();
     const revision = this.#o.store.policyRevision;
     const inputs = this.#inputs();
@@ -257,7 +279,12 @@ export class PolicyEnforcer implements EndpointPolicyHook {
     const snapshot = pm.snapshot();
     let changed = 0;
     for (const ep of this.#o.endpoints.list()) {
-      const policy = computeEndpointPolicy(this.#subjectOf(ep), inputs);
+      const subject = this.#subjectOf(ep);
+      if (
+        dirty !== "all" && this.#computed.has(ep.id) &&
+        !affectedBy(subject, [...dirty], inputs)
+      ) continue; // incremental: nothing this endpoint's rules name has changed
+      const policy = computeEndpointPolicy(subject, inputs);
       this.#computed.set(ep.id, policy);
       const state = this.#o.endpoints.policyState(ep.id);
       const flags = policyFlags(policy);

@@ -1,7 +1,7 @@
 // The policy engine: the rules that select an endpoint, turned into the entries of its policy
 // map (bpf/lib/policy.h) per direction: (peer identity or wildcard, protocol or any, port
 // prefix) -> allow/deny. Pure: the same inputs always give the same entries, in order.
-import type { Direction, L4, Policy, RuleRef } from "./model.ts";
+import type { Direction, L4, Policy, PolicyRule, RuleRef, Selector } from "./model.ts";
 import { type IdentityView, peerIdentities, WILDCARD } from "./identities.ts";
 import { type PortPrefix, portRangePrefixes, prefixContains } from "./port_prefixes.ts";
 import { matches } from "./selector.ts";
@@ -21,6 +21,11 @@ export interface PolicyInputs {
   enforcement: EnforcementMode;
   /** Node-wide audit mode: verdicts are counted, never enforced. */
   audit: boolean;
+  /**
+   * Peer identities per rule, shared by every endpoint computed with these inputs (a rule's
+   * peers select the same identities whoever the subject is). Pass a fresh map per snapshot.
+   */
+  peerCache?: WeakMap<PolicyRule, Set<number>>;
 }
 
 export interface EndpointSubject {
@@ -124,11 +129,29 @@ function resolve(entries: PolicyEntry[]): PolicyEntry[] {
     if (!cur || (e.deny && (!cur.deny || (cur.audit && !e.audit)))) merged.set(k, e);
   }
   const all = [...merged.values()];
-  const denies = all.filter((e) => e.deny);
-  return all.filter((e) => e.deny || !denies.some((d) => covers(d, e))).sort((a, b) =>
+  const denies = new Map<number, PolicyEntry[]>();
+  for (const e of all) {
+    if (e.deny) denies.set(e.identity, [...denies.get(e.identity) ?? [], e]);
+  }
+  return all.filter((e) => e.deny || !denies.get(e.identity)?.some((d) => covers(d, e))).sort((
+    a,
+    b,
+  ) =>
     a.identity - b.identity || a.protocol - b.protocol || a.port - b.port || a.bits - b.bits ||
     Number(a.deny) - Number(b.deny)
   );
+}
+
+function peersOf(rule: PolicyRule, requires: Selector[], inputs: PolicyInputs): Set<number> {
+  if (requires.length || !inputs.peerCache) {
+    return peerIdentities(rule.peers, requires, inputs.identities, inputs.cidrGroups);
+  }
+  let ids = inputs.peerCache.get(rule);
+  if (!ids) {
+    ids = peerIdentities(rule.peers, [], inputs.identities, inputs.cidrGroups);
+    inputs.peerCache.set(rule, ids);
+  }
+  return ids;
 }
 
 function direction(
@@ -147,7 +170,7 @@ function direction(
   const requires = rules.flatMap(({ rule }) => rule.requires);
   const entries: PolicyEntry[] = [];
   for (const { rule, audit } of rules) {
-    const ids = peerIdentities(rule.peers, requires, inputs.identities, inputs.cidrGroups);
+    const ids = peersOf(rule, requires, inputs);
     for (const identity of ids) {
       // A named port is the destination's: the endpoint itself for ingress, the peer for egress.
       const ports = dir === "ingress"
@@ -205,6 +228,29 @@ export function computeEndpointPolicy(
     egress: direction("egress", subject, selecting, inputs),
     selectedBy: selecting.map((p) => p.ref),
   };
+}
+
+/**
+ * Whether identities `changed` can alter the policy of an endpoint: some rule of a policy that
+ * selects it names one of them as a peer (directly, by labels, or through requirements). Only
+ * such endpoints are recomputed when identities come or go (incremental updates).
+ */
+export function affectedBy(
+  subject: Pick<EndpointSubject, "labels">,
+  changed: readonly number[],
+  inputs: PolicyInputs,
+): boolean {
+  const views = inputs.identities.filter((i) => changed.includes(i.id));
+  if (views.length < changed.length) return true; // a removed identity: be safe
+  for (const p of inputs.policies) {
+    if (!matches(p.subject, subject.labels)) continue;
+    for (const rule of p.rules) {
+      if (rule.requires.length) return true;
+      const ids = peerIdentities(rule.peers, [], views, inputs.cidrGroups);
+      if (ids.has(WILDCARD) || changed.some((c) => ids.has(c))) return true;
+    }
+  }
+  return false;
 }
 
 export type Verdict =
