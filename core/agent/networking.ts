@@ -62,6 +62,7 @@ export class Networking {
     this.endpoints = new EndpointManager({
       node: o.config.node.name,
       cluster: o.config.node.cluster,
+      excludeLabels: o.config.policy.identityExcludeLabels,
       stateDir: o.paths.stateDir,
       state: o.state,
       store,

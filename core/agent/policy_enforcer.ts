@@ -206,7 +206,7 @@ export class PolicyEnforcer implements EndpointPolicyHook {
         namespaceLabels: { "kubernetes.io/metadata.name": ep.namespace || "default", ...ns },
         cluster: this.#o.config.node.cluster,
         ...(ep.serviceAccount ? { serviceAccount: ep.serviceAccount } : {}),
-      }),
+      }, this.#o.config.policy.identityExcludeLabels),
       namedPorts: ep.namedPorts ?? {},
     };
   }

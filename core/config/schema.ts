@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { parseCidrOrReason } from "../ipam/cidr.ts";
 import { parseIpOrReason } from "../ipam/ip.ts";
+import { DEFAULT_EXCLUDED_LABELS } from "../identity/labels.ts";
 
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
 
@@ -118,6 +119,9 @@ export const configSchema = z.strictObject({
     enforcement: z.enum(["default", "always", "never"]).default("default"),
     /** Node-wide audit mode: verdicts are counted (DROP reason POLICY_AUDIT), never enforced. */
     audit: z.boolean().default(false),
+    /** Pod label keys left out of identities (high-cardinality labels that say nothing about
+     * security); the default is Cilium's list. */
+    identityExcludeLabels: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDED_LABELS]),
   }).prefault({}),
   store: z.strictObject({
     kind: z.enum(STORE_KINDS).default("local"),

@@ -47,6 +47,8 @@ export interface PolicyState {
 export interface EndpointManagerOptions {
   node: string;
   cluster: string;
+  /** Pod label keys left out of identities (config policy.identityExcludeLabels). */
+  excludeLabels?: readonly string[];
   stateDir: string;
   state: State;
   store: ClusterStore;
@@ -161,7 +163,7 @@ export class EndpointManager {
       },
       cluster: this.#o.cluster,
       ...(serviceAccount ? { serviceAccount } : {}),
-    }));
+    }, this.#o.excludeLabels));
     return {
       identity,
       labels,
