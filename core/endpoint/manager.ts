@@ -4,14 +4,12 @@
 // on disk, store) or leaves nothing behind.
 import { CniErrorCode } from "../cni/errors.ts";
 import type { HyphaResult } from "../cni/result.ts";
-import type { EndpointInfo } from "../bpf/generated/host.ts";
-import { identityLabels } from "../identity/labels.ts";
 import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
 import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO } from "../netlink/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { endpointKey, type EndpointRecord, type NamedPort, type State } from "../state/mod.ts";
+import { endpointKey, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
-import { endpointKeyOf, macBytes, randomMac } from "../datapath/addr.ts";
+import { endpointKeyOf, randomMac } from "../datapath/addr.ts";
 import type { ClusterMaps } from "../datapath/cluster_maps.ts";
 import type { PodDatapath } from "../datapath/pod_datapath.ts";
 import { ENDPOINT_IFNAME_PREFIX, type NodeNetwork } from "../network/node_network.ts";
@@ -19,6 +17,9 @@ import { cniError, HyphaCniCode } from "./errors.ts";
 import { EndpointFiles, type LocalEndpoint } from "./persist.ts";
 import { checkNetns, configurePod, podAddresses } from "./pod_netns.ts";
 import { SerialQueue } from "./serial_queue.ts";
+import { cniResult, endpointInfo as info, endpointRecord as record } from "./rows.ts";
+import { existsIfname, existsPath, readIfindex } from "./sysfs.ts";
+import { resolveWorkload } from "./workload.ts";
 
 export interface AddRequest {
   containerId: string;
@@ -126,56 +127,10 @@ export class EndpointManager {
     this.#unsubscribe = [];
   }
 
-  /** Identity, labels and named ports of a pod as the store and the CNI call describe it. */
-  async #resolve(
-    namespace: string,
-    pod: string,
-    cniLabels: Record<string, string>,
-  ): Promise<
-    {
-      identity: number;
-      labels: Record<string, string>;
-      namedPorts: Record<string, NamedPort>;
-      serviceAccount?: string;
-    }
-  > {
-    const { state, store } = this.#o;
-    const podMeta = namespace && pod ? state.pods.get(`${namespace}/${pod}`) : undefined;
-    const nsMeta = namespace ? state.namespaces.get(namespace) : undefined;
-    const stored = podMeta || nsMeta
-      ? {
-        labels: podMeta?.labels ?? {},
-        namespaceLabels: nsMeta?.labels ?? {},
-        namedPorts: podMeta?.namedPorts ?? {},
-        ...(podMeta?.serviceAccount ? { serviceAccount: podMeta.serviceAccount } : {}),
-      }
-      : namespace && pod
-      ? await store.podLabels(namespace, pod)
-      : undefined;
-    const labels = { ...cniLabels, ...stored?.labels };
-    const serviceAccount = stored?.serviceAccount;
-    const identity = await store.identityFor(identityLabels({
-      namespace: namespace || "default",
-      labels,
-      namespaceLabels: {
-        "kubernetes.io/metadata.name": namespace || "default",
-        ...stored?.namespaceLabels,
-      },
-      cluster: this.#o.cluster,
-      ...(serviceAccount ? { serviceAccount } : {}),
-    }, this.#o.excludeLabels));
-    return {
-      identity,
-      labels,
-      namedPorts: stored?.namedPorts ?? {},
-      ...(serviceAccount ? { serviceAccount } : {}),
-    };
-  }
-
   /** Re-derives every local endpoint's identity; changed ones are rewritten and republished. */
   async #relabelAll(): Promise<void> {
     for (const ep of this.list()) {
-      const r = await this.#resolve(ep.namespace, ep.pod, ep.cniLabels ?? ep.labels);
+      const r = await resolveWorkload(this.#o, ep.namespace, ep.pod, ep.cniLabels ?? ep.labels);
       const changed = r.identity !== ep.identity ||
         JSON.stringify(r.labels) !== JSON.stringify(ep.labels) ||
         JSON.stringify(r.namedPorts) !== JSON.stringify(ep.namedPorts ?? {});
@@ -276,7 +231,8 @@ export class EndpointManager {
     }
     checkNetns(req.netns);
 
-    const { identity, labels, namedPorts, serviceAccount } = await this.#resolve(
+    const { identity, labels, namedPorts, serviceAccount } = await resolveWorkload(
+      this.#o,
       req.namespace,
       req.pod,
       req.labels,
@@ -364,7 +320,7 @@ export class EndpointManager {
         identity,
         ifname: ep.hostIfname,
       });
-      return this.#result(ep);
+      return cniResult(ep, (f) => this.#router(f));
     } catch (err) {
       for (const fn of undo.reverse()) {
         try {
@@ -514,78 +470,5 @@ export class EndpointManager {
   /** Tells the store which identities this node's endpoints hold (reference counting). */
   #syncIdentityRefs(): void {
     this.#o.store.useIdentities(new Set(this.list().map((e) => e.identity)));
-  }
-
-  #result(ep: LocalEndpoint): HyphaResult {
-    return {
-      interfaces: [
-        { name: ep.hostIfname, mac: ep.hostMac },
-        { name: ep.ifname, mac: ep.podMac, sandbox: ep.netns, mtu: ep.mtu },
-      ],
-      ips: ep.ips.map((ip) => {
-        const family = ip.includes(":") ? 6 : 4;
-        return {
-          address: `${ip}/${family === 4 ? 32 : 128}`,
-          gateway: this.#router(family),
-          interface: 1,
-        };
-      }),
-      routes: ep.ips.map((ip) => ({
-        dst: ip.includes(":") ? "::/0" : "0.0.0.0/0",
-        gw: this.#router(ip.includes(":") ? 6 : 4),
-      })),
-      dns: {},
-    };
-  }
-}
-
-function info(ep: LocalEndpoint, ifindex: number, policy: PolicyState): EndpointInfo {
-  return {
-    ifindex,
-    id: ep.id,
-    identity: ep.identity,
-    flags: policy.flags,
-    mac: macBytes(ep.podMac),
-    node_mac: macBytes(ep.hostMac),
-    policy_generation: policy.generation,
-  };
-}
-
-function record(ep: LocalEndpoint): EndpointRecord {
-  return {
-    node: ep.node,
-    id: ep.id,
-    containerId: ep.containerId,
-    ifname: ep.ifname,
-    namespace: ep.namespace,
-    pod: ep.pod,
-    labels: ep.labels,
-    identity: ep.identity,
-    ips: ep.ips,
-    ...(ep.namedPorts && Object.keys(ep.namedPorts).length ? { namedPorts: ep.namedPorts } : {}),
-  };
-}
-
-function readIfindex(ifname: string): number {
-  const n = Number(Deno.readTextFileSync(`/sys/class/net/${ifname}/ifindex`).trim());
-  if (!n) throw new Error(`Interface "${ifname}" has no ifindex`);
-  return n;
-}
-
-function existsIfname(ifname: string): boolean {
-  try {
-    Deno.statSync(`/sys/class/net/${ifname}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function existsPath(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -6,22 +6,13 @@
 // the state tables keep what was last known and writes are retried.
 import { EtcdClient, EtcdError, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
 import { compare, op } from "../etcd/mod.ts";
-import { labelsKey } from "../identity/labels.ts";
-import { FIRST_ALLOCATED_IDENTITY, MAX_IDENTITY } from "../identity/local_allocator.ts";
 import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import type {
-  EndpointRecord,
-  IdentityRecord,
-  NamespaceMeta,
-  NodeInfo,
-  PodMeta,
-  PolicyRecord,
-  State,
-} from "../state/mod.ts";
+import type { EndpointRecord, State } from "../state/mod.ts";
 import { join } from "node:path";
+import { EtcdIdentities } from "./etcd_identities.ts";
 import { EtcdKeys } from "./etcd_keys.ts";
-import { type Mirror, mirrorPrefix } from "./etcd_mirror.ts";
+import { mirrorCluster, MIRRORS, type NodeValue } from "./etcd_tables.ts";
 import {
   type ClusterStore,
   NodeConflictError,
@@ -43,18 +34,8 @@ export interface EtcdStoreOptions {
   log: Logger;
 }
 
-interface NodeValue extends NodeRegistration {
-  podCIDRs: string[];
-  registeredAt: string;
-}
-
 const RETRY_MAX_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export class EtcdStore implements ClusterStore {
   readonly kind = "etcd" as const;
@@ -64,7 +45,7 @@ export class EtcdStore implements ClusterStore {
   readonly #keys: EtcdKeys;
   readonly #syncedResolve: () => void;
   readonly #pending = new Map<string, string | null>(); // key -> value to put, or null: delete
-  readonly #identities = new Map<string, number>();
+  readonly #ids: EtcdIdentities;
   readonly #watches: Watch[] = [];
   #registration: NodeValue | undefined;
   #lease: bigint | undefined;
@@ -78,8 +59,6 @@ export class EtcdStore implements ClusterStore {
   /** Identities this node references in etcd. */
   #refs = new Set<number>();
   #gcTimer: ReturnType<typeof setInterval> | undefined;
-  /** Identities seen unreferenced by the previous GC round (collected if still so). */
-  #unreferenced = new Set<number>();
 
   constructor(o: EtcdStoreOptions) {
     this.#o = o;
@@ -92,6 +71,7 @@ export class EtcdStore implements ClusterStore {
       },
     });
     this.#keys = new EtcdKeys(o.prefix, o.cluster);
+    this.#ids = new EtcdIdentities(this.#client, this.#keys, o.log);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.synced = promise;
     this.#syncedResolve = resolve;
@@ -269,7 +249,7 @@ export class EtcdStore implements ClusterStore {
   async start(): Promise<void> {
     const { state, node, log } = this.#o;
     const keys = this.#keys;
-    const mirrors = 6;
+    const mirrors = MIRRORS;
     let synced = 0;
     const onSynced = () => {
       if (++synced !== mirrors || this.#isSynced) return;
@@ -280,97 +260,18 @@ export class EtcdStore implements ClusterStore {
         endpoints: state.endpoints.size,
       });
     };
-    const after = (prefix: string) => (key: string) => key.slice(prefix.length);
-    const json = (v: string) => JSON.parse(v);
-    const watch = <T>(m: Mirror<T>) =>
-      this.#watches.push(mirrorPrefix(this.#client, m, log, onSynced));
-    watch<NodeInfo>({
-      prefix: keys.nodes,
-      table: state.nodes,
-      rowKey: (k) => {
-        const name = after(keys.nodes)(k);
-        return name === node ? undefined : name; // this agent's own row is "self"
+    this.#watches.push(...mirrorCluster({
+      client: this.#client,
+      keys,
+      state,
+      node,
+      log,
+      onSynced,
+      identities: this.#ids,
+      onPolicyRevision: (r) => {
+        this.#policyRevision = Math.max(this.#policyRevision, r);
       },
-      decode: (k, v) => {
-        const n = json(v) as NodeValue;
-        return {
-          name: after(keys.nodes)(k),
-          cluster: n.cluster,
-          addresses: n.addresses,
-          podCIDRs: n.podCIDRs,
-          source: "etcd",
-        };
-      },
-      owns: (_k, row) => row.source === "etcd",
-      onChange: (kind, name, row) =>
-        log.info(kind === "added" ? "node joined" : "node left", {
-          node: name,
-          podCIDRs: row.podCIDRs.join(","),
-        }),
-    });
-    watch<EndpointRecord>({
-      prefix: keys.endpoints,
-      table: state.endpoints,
-      rowKey: (k) => {
-        const [n, id] = after(keys.endpoints)(k).split("/");
-        return !n || !id || n === node ? undefined : `${n}/${id}`; // local ones are the manager's
-      },
-      decode: (_k, v) => json(v) as EndpointRecord,
-      owns: (_k, row) => row.node !== node,
-    });
-    watch<PodMeta>({
-      prefix: keys.pods,
-      table: state.pods,
-      rowKey: after(keys.pods),
-      decode: (k, v) => {
-        const [namespace, name] = after(keys.pods)(k).split("/");
-        const p = json(v) as Partial<PodMeta>;
-        return {
-          namespace: namespace!,
-          name: name!,
-          labels: p.labels ?? {},
-          namedPorts: p.namedPorts ?? {},
-          ...(p.serviceAccount ? { serviceAccount: p.serviceAccount } : {}),
-        };
-      },
-      owns: () => true,
-    });
-    watch<NamespaceMeta>({
-      prefix: keys.namespaces,
-      table: state.namespaces,
-      rowKey: after(keys.namespaces),
-      decode: (k, v) => ({ name: after(keys.namespaces)(k), labels: json(v).labels ?? {} }),
-      owns: () => true,
-    });
-    watch<IdentityRecord>({
-      prefix: keys.identityIds,
-      table: state.identities,
-      rowKey: after(keys.identityIds),
-      decode: (k, v) => {
-        const id = Number(after(keys.identityIds)(k));
-        const labels = json(v) as Record<string, string>;
-        this.#identities.set(labelsKey(labels), id);
-        return { id, labels };
-      },
-      owns: () => true,
-      onChange: (kind, _k, row) => {
-        if (kind === "removed") this.#identities.delete(labelsKey(row.labels));
-      },
-    });
-    watch<PolicyRecord>({
-      prefix: keys.policies,
-      table: state.policies,
-      rowKey: after(keys.policies),
-      decode: (k, v, revision) => ({
-        key: after(keys.policies)(k),
-        manifest: json(v),
-        revision: Number(revision),
-      }),
-      owns: () => true,
-      onRevision: (r) => {
-        this.#policyRevision = Math.max(this.#policyRevision, Number(r));
-      },
-    });
+    }));
     await Promise.resolve();
   }
 
@@ -406,45 +307,9 @@ export class EtcdStore implements ClusterStore {
     this.#kickWriter();
   }
 
-  /**
-   * One round of identity garbage collection: an identity that no node references (no refs
-   * key, all of them leased) in two rounds in a row is deleted, labels and number together,
-   * unless it changed in between. Any node may run it; the compare makes it safe to race.
-   */
-  async collectIdentities(): Promise<number[]> {
-    const [ids, refs] = await Promise.all([
-      this.#client.getPrefix(this.#keys.identityIds),
-      this.#client.getPrefix(this.#keys.identityRefs),
-    ]);
-    const referenced = new Set(
-      refs.kvs.map((kv) => Number(kv.key.slice(this.#keys.identityRefs.length).split("/")[0])),
-    );
-    const collected: number[] = [];
-    const unreferenced = new Set<number>();
-    for (const kv of ids.kvs) {
-      const id = Number(kv.key.slice(this.#keys.identityIds.length));
-      if (referenced.has(id)) continue;
-      unreferenced.add(id);
-      if (!this.#unreferenced.has(id)) continue;
-      const labelsPath = `${this.#keys.identityLabels}${await sha256(
-        labelsKey(JSON.parse(kv.value)),
-      )}`;
-      const r = await this.#client.txn({
-        // Unchanged since the listing; a node that took a reference since then is safe by the
-        // two-round rule (allocation and reference are milliseconds apart, rounds are not).
-        compare: [compare.modRevision(kv.key, "=", kv.modRevision)],
-        success: [op.delete(kv.key), op.delete(labelsPath)],
-        failure: [],
-      });
-      if (r.succeeded) {
-        collected.push(id);
-        unreferenced.delete(id);
-        this.#identities.delete(labelsKey(JSON.parse(kv.value)));
-      }
-    }
-    this.#unreferenced = unreferenced;
-    if (collected.length) this.#o.log.info("identities collected", { ids: collected.join(",") });
-    return collected;
+  /** One round of identity garbage collection (see EtcdIdentities.collect). */
+  collectIdentities(): Promise<number[]> {
+    return this.#ids.collect();
   }
 
   publishEndpoint(ep: EndpointRecord): void {
@@ -485,36 +350,7 @@ export class EtcdStore implements ClusterStore {
   }
 
   async identityFor(labels: Record<string, string>): Promise<number> {
-    const key = labelsKey(labels);
-    const cached = this.#identities.get(key);
-    if (cached !== undefined) return cached;
-    const labelsPath = `${this.#keys.identityLabels}${await sha256(key)}`;
-    const id = await this.#retry("allocating an identity", async () => {
-      for (let attempt = 0; attempt < 64; attempt++) {
-        const existing = await this.#client.get(labelsPath);
-        if (existing) return Number(existing.value);
-        const ids = await this.#client.getPrefix(this.#keys.identityIds);
-        let next = FIRST_ALLOCATED_IDENTITY;
-        for (const kv of ids.kvs) {
-          next = Math.max(next, Number(kv.key.slice(this.#keys.identityIds.length)) + 1);
-        }
-        next += attempt; // contenders racing for the same number spread out
-        if (next > MAX_IDENTITY) throw new Error("No identity left: all 2^24 numbers are in use");
-        const idPath = `${this.#keys.identityIds}${next}`;
-        const r = await this.#client.txn({
-          compare: [
-            compare.createRevision(labelsPath, "=", 0n),
-            compare.createRevision(idPath, "=", 0n),
-          ],
-          success: [op.put(labelsPath, String(next)), op.put(idPath, JSON.stringify(labels))],
-          failure: [],
-        });
-        if (r.succeeded) return next;
-      }
-      throw new Error(`Could not allocate an identity for ${key} after 64 attempts`);
-    });
-    this.#identities.set(key, id);
-    return id;
+    return await this.#retry("allocating an identity", () => this.#ids.identityFor(labels));
   }
 
   async podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
