@@ -3,31 +3,8 @@
 import { invalidField } from "./errors.ts";
 import { isRecord, shown } from "./_validate.ts";
 
-// DNS-1123 subdomain (the optional prefix) and the name part of a qualified name.
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
-/** Why `key` is not a Kubernetes label key ("[prefix/]name"), or undefined. */
-export function labelKeyProblem(key: string): string | undefined {
-  const slash = key.indexOf("/");
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
-    return "the prefix must be a DNS subdomain of at most 253 characters";
-  }
-  if (name.length > 63 || !LABEL_NAME.test(name)) {
-    return `the name must be 1-63 letters, digits, "-", "_" or ".", starting and ending ` +
-      "with a letter or digit";
-  }
-  return undefined;
-}
-
-/** Why `value` is not a Kubernetes label value, or undefined. */
-export function labelValueProblem(value: string): string | undefined {
-  if (value === "" || (value.length <= 63 && LABEL_NAME.test(value))) return undefined;
-  return `must be empty or 1-63 letters, digits, "-", "_" or ".", starting and ending with a ` +
-    "letter or digit";
-}
+export { labelKeyProblem, labelValueProblem } from "../identity/label_syntax.ts";
+import { labelKeyProblem, labelValueProblem } from "../identity/label_syntax.ts";
 
 /** A label map ({ "app": "web" }) with every key and value checked; `path` names the field. */
 export function checkLabelMap(path: string, v: unknown): Record<string, string> {
