@@ -6,6 +6,7 @@ import type { EndpointRow, NetworkView, NodeRow } from "../api/backend.ts";
 import { NotFoundError } from "../api/errors.ts";
 import type { HyphaConfig } from "../config/schema.ts";
 import type { HostDatapath } from "../datapath/host.ts";
+import { collectExpired } from "../datapath/ct_gc.ts";
 import { PodDatapath } from "../datapath/pod_datapath.ts";
 import { CniHandler } from "../endpoint/cni_handler.ts";
 import { PolicyEnforcer } from "./policy_enforcer.ts";
@@ -48,6 +49,7 @@ export class Networking {
   readonly #pods: PodDatapath;
   readonly #o: NetworkingOptions;
   #up = false;
+  #gcTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     o: NetworkingOptions,
@@ -124,7 +126,26 @@ export class Networking {
     this.endpoints.start();
     this.network.start(this.policy.firstRun);
     await this.store.start();
+    this.#gcTimer = setInterval(
+      () => this.#collectConntrack(),
+      this.#o.config.networking.conntrackGC * 1000,
+    );
     this.#up = true;
+  }
+
+  #collectConntrack(): void {
+    const maps = this.#o.host.clusterMaps;
+    try {
+      const r = collectExpired(maps.ct, maps.snat);
+      if (r.conntrack.deleted || r.nat.deleted) {
+        this.#o.log.debug("conntrack collected", {
+          conntrack: `${r.conntrack.deleted}/${r.conntrack.scanned}`,
+          nat: `${r.nat.deleted}/${r.nat.scanned}`,
+        });
+      }
+    } catch (err) {
+      this.#o.log.warn("conntrack garbage collection failed", { error: String(err) });
+    }
   }
 
   notReady(): string | undefined {
@@ -211,6 +232,7 @@ export class Networking {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#gcTimer);
     this.policy.stop();
     await this.policy.settle();
     this.endpoints.stop();

@@ -109,6 +109,8 @@ export const configSchema = z.strictObject({
     masquerade: z.boolean().default(true),
     natPortMin: z.int().min(1024).max(65535).default(61000),
     natPortMax: z.int().min(1024).max(65535).default(65535),
+    /** Seconds between conntrack/NAT garbage-collection rounds. */
+    conntrackGC: z.int().min(1).max(3600).default(30),
     /** Pod MTU; 0 = the uplink's MTU, minus 50 bytes in tunnel mode. */
     mtu: z.int().refine((n) => n === 0 || (n >= 576 && n <= 65535), "must be 0 or 576-65535")
       .default(0),
