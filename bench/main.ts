@@ -3,6 +3,11 @@ import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
 import { benchMapOps } from "./map_ops/map_ops_bench.ts";
 import { benchCni } from "./pod_network/cni_bench.ts";
 import { benchPodNetwork } from "./pod_network/pod_network_bench.ts";
+import {
+  benchPolicyCompute,
+  benchPolicyDatapath,
+  benchPolicyPropagation,
+} from "./policy/policy_bench.ts";
 import { printTable, writeReport } from "./lib/report.ts";
 
 const benches = [
@@ -10,6 +15,9 @@ const benches = [
   benchAgentStart,
   benchCni,
   benchPodNetwork,
+  benchPolicyCompute,
+  benchPolicyDatapath,
+  benchPolicyPropagation,
 ];
 for (const bench of benches) {
   const result = await bench();
