@@ -126,6 +126,10 @@ export class Networking {
     this.endpoints.start();
     this.network.start(this.policy.firstRun);
     await this.store.start();
+    // Ready only once the node knows the cluster and enforces its policies: a pod added before
+    // that would get the policy of an empty cluster.
+    await this.store.synced;
+    await this.policy.firstRun;
     this.#gcTimer = setInterval(
       () => this.#collectConntrack(),
       this.#o.config.networking.conntrackGC * 1000,

@@ -269,6 +269,9 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   }
 
   async #recompute(): Promise<void> {
+    // Until the cluster store has synced, the policies and identities it will deliver are
+    // unknown: computing now would replace what the kernel enforces with less. Wait for it.
+    if (!this.#o.store.status().synced) return;
     this.#pending = false;
     const dirty = this.#changed;
     this.#changed = new Set();

@@ -80,6 +80,41 @@ async function demo(args: string[]): Promise<void> {
     const out = await rrWhoami(web.ns, WORLD_IP, 8080);
     console.log(`  ${web.key} -> the world (${WORLD_IP}): seen from ${out.address} (masqueraded)`);
     await world.stop();
+    console.log(`\na network policy: only shop pods may reach data/db, on port 8080`);
+    const policy = join(lab.dir, "demo-policy.yaml");
+    await Deno.writeTextFile(
+      policy,
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-shop, namespace: data}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}}]
+      ports: [{port: 8080}]
+`,
+    );
+    console.log((await lab.hypha("n1", ["policy", "apply", policy])).stdout.trimEnd());
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const [from, port] of [[api, 8080], [api, 9090]] as const) {
+      console.log(
+        (await lab.hypha("n1", [
+          "policy",
+          "trace",
+          "--from",
+          from.key,
+          "--to",
+          db.key,
+          "--port",
+          `${port}/TCP`,
+        ])).stdout.trimEnd(),
+      );
+    }
+    const seen = await rrWhoami(api.ns, db.ip, 8080).then(
+      (w) => `reached, seen from ${w.address}`,
+      () => "blocked",
+    );
+    console.log(`  ${api.key} -> ${db.key}:8080 for real: ${seen}`);
     for (const s of servers) await s.stop();
     console.log(`\n=== hypha node list (n1) ===`);
     console.log((await lab.hypha("n1", ["node", "list"])).stdout.trimEnd());
