@@ -49,6 +49,9 @@ export function endpointRows(
   node: NodeInfo | undefined,
 ): IpcacheRow[] {
   const isSelf = ep.node === self;
+  // A remote endpoint whose node is not known yet (its record can arrive before the node's)
+  // gets no rows: a row without its tunnel endpoint would misroute until the node arrives.
+  if (!isSelf && !node) return [];
   return ep.ips.map((ip) => [ipcacheKeyOf(hostCidr(ip)), {
     identity: ep.identity,
     tunnel_ipv4: isSelf ? 0 : tunnelOf(node),

@@ -38,3 +38,22 @@ Deno.test("desiredIpcache() routes remote pod CIDRs and endpoints through their 
   assert.equal(byCidr.get("192.168.0.11/32")?.identity, 1, "this node is host");
   assert.equal(byCidr.get("192.168.0.12/32")?.identity, 6, "others are remote-node");
 });
+
+Deno.test("desiredIpcache() leaves out remote endpoints whose node is not known yet", () => {
+  const rows = desiredIpcache(
+    [node("n1", "192.168.0.11", "10.244.0.0/24")],
+    [{
+      node: "n9",
+      id: 1,
+      containerId: "c",
+      ifname: "eth0",
+      namespace: "x",
+      pod: "a",
+      labels: {},
+      identity: 300,
+      ips: ["10.244.9.5"],
+    }],
+    "n1",
+  );
+  assert.ok(!rows.some(([k]) => ipcacheKeyCidr(k).toString() === "10.244.9.5/32"));
+});
