@@ -19,7 +19,6 @@ struct endpoint_key {
 	__u8 pad[3];
 };
 
-#define ENDPOINT_F_HOST 0x1            /* reserved: the node itself */
 #define ENDPOINT_F_ENFORCE_INGRESS 0x2 /* policy applies to traffic towards the endpoint */
 #define ENDPOINT_F_ENFORCE_EGRESS 0x4  /* policy applies to traffic from the endpoint */
 #define ENDPOINT_F_AUDIT_INGRESS 0x8   /* ingress verdicts are counted, never enforced */

@@ -5,8 +5,7 @@ export type Target = { socket: string } | { url: string; token: string };
 
 export class ApiClientError extends Error {
   override name = "ApiClientError";
-  /** The whole error body, when the agent answered with JSON. */
-  constructor(message: string, readonly status?: number, readonly body?: unknown) {
+  constructor(message: string, readonly status?: number) {
     super(message);
   }
 }
@@ -54,15 +53,12 @@ export class ApiClient implements Disposable {
     if (!res.ok) {
       const text = await res.text();
       let message = text;
-      let details: unknown;
       try {
-        const parsed = JSON.parse(text) as ErrorBody & Record<string, unknown>;
-        message = parsed.error.message;
-        details = parsed;
+        message = (JSON.parse(text) as ErrorBody).error.message;
       } catch {
         // not JSON: keep the text
       }
-      throw new ApiClientError(message || `HTTP ${res.status}`, res.status, details);
+      throw new ApiClientError(message || `HTTP ${res.status}`, res.status);
     }
     return res;
   }

@@ -121,10 +121,4 @@ export class PolicyMap {
     }
     return n;
   }
-
-  /** Packets and bytes counted by one row. */
-  counters(key: PolicyKey): { packets: number; bytes: number } | undefined {
-    const v = this.#map.lookup(key);
-    return v ? { packets: Number(v.packets), bytes: Number(v.bytes) } : undefined;
-  }
 }

@@ -44,10 +44,6 @@ export async function getLink(name: string, opts: IpOptions = {}): Promise<LinkI
   }
 }
 
-export async function listLinks(opts: IpOptions = {}): Promise<LinkInfo[]> {
-  return (await ipJson<IpLink>(["-d", "link", "show"], opts)).map(toInfo);
-}
-
 export interface VethSpec {
   /** Host-side name (in the caller's namespace). */
   hostName: string;

@@ -7,15 +7,12 @@ export {
   ensureVxlan,
   getLink,
   type LinkInfo,
-  listLinks,
   type VethSpec,
 } from "./link.ts";
 export {
-  deleteRoutes,
   HYPHA_ROUTE_PROTO,
   listHyphaRoutes,
   reconcileRoutes,
-  replaceRoutes,
   type Route,
   routeKey,
   type RouteReconcile,

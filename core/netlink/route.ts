@@ -105,16 +105,3 @@ export async function reconcileRoutes(
   await ipBatch(lines, opts);
   return result;
 }
-
-/** Adds or replaces routes (e.g. one endpoint's host routes), tagged as hypha's. */
-export async function replaceRoutes(routes: Route[], opts: IpOptions = {}): Promise<void> {
-  await ipBatch(routes.map((r) => routeLine("replace", r)), opts);
-}
-
-export async function deleteRoutes(routes: Route[], opts: IpOptions = {}): Promise<void> {
-  const existing = new Set((await listHyphaRoutes(opts)).map(routeKey));
-  await ipBatch(
-    routes.filter((r) => existing.has(routeKey(r))).map((r) => routeLine("del", r)),
-    opts,
-  );
-}

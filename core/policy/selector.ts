@@ -20,20 +20,3 @@ function holds(r: Requirement, labels: Readonly<Record<string, string>>): boolea
 export function matches(selector: Selector, labels: Readonly<Record<string, string>>): boolean {
   return selector.requirements.every((r) => holds(r, labels));
 }
-
-/** A selector's text form for traces: `k8s:app=web, k8s:tier in (a,b)`. */
-export function describeSelector(selector: Selector): string {
-  if (selector.requirements.length === 0) return "(everything)";
-  return selector.requirements.map((r) => {
-    switch (r.operator) {
-      case "Exists":
-        return r.key;
-      case "DoesNotExist":
-        return `!${r.key}`;
-      case "In":
-        return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${r.values})`;
-      case "NotIn":
-        return r.values.length === 1 ? `${r.key}!=${r.values[0]}` : `${r.key} notin (${r.values})`;
-    }
-  }).join(", ");
-}
