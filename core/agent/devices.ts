@@ -1,24 +1,15 @@
 // The node's network devices in the agent's network namespace, read from sysfs.
-import { join } from "node:path";
+import { listIfnames, readSysNumber } from "../netlink/sysfs.ts";
 
 export interface Device {
   name: string;
   ifindex: number;
 }
 
-const SYS_NET = "/sys/class/net";
-
 export function listDevices(): Device[] {
-  const out: Device[] = [];
-  for (const e of Deno.readDirSync(SYS_NET)) {
-    try {
-      const ifindex = Number(Deno.readTextFileSync(join(SYS_NET, e.name, "ifindex")).trim());
-      out.push({ name: e.name, ifindex });
-    } catch {
-      // vanished while listing
-    }
-  }
-  return out.sort((a, b) => a.ifindex - b.ifindex);
+  return listIfnames().map((name) => ({ name, ifindex: readSysNumber(name, "ifindex") }))
+    .filter((d) => d.ifindex > 0) // vanished while listing
+    .sort((a, b) => a.ifindex - b.ifindex);
 }
 
 /**

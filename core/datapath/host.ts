@@ -22,6 +22,7 @@ import {
 import type { OwnedMap } from "../plugin/plugin.ts";
 import { reconcileMap, type ReconcileResult } from "../reconcile/map_reconciler.ts";
 import type { Device } from "../agent/devices.ts";
+import { readMac, readSysNumber } from "../netlink/sysfs.ts";
 import { ClusterMaps, ownedMap } from "./cluster_maps.ts";
 import { type AttachmentStatus, type AttachResult, TcAttachments } from "./tc_attachments.ts";
 
@@ -216,25 +217,5 @@ export class HostDatapath implements Disposable {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     return removed;
-  }
-}
-
-function readSysNumber(ifname: string, attr: string): number {
-  try {
-    return Number(Deno.readTextFileSync(`/sys/class/net/${ifname}/${attr}`).trim()) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-function readMac(ifname: string): Uint8Array {
-  try {
-    const text = Deno.readTextFileSync(`/sys/class/net/${ifname}/address`).trim();
-    const bytes = text.split(":").map((h) => parseInt(h, 16));
-    return bytes.length === 6 && bytes.every((b) => b >= 0)
-      ? new Uint8Array(bytes)
-      : new Uint8Array(6);
-  } catch {
-    return new Uint8Array(6);
   }
 }

@@ -15,10 +15,10 @@ import type { PodDatapath } from "../datapath/pod_datapath.ts";
 import { ENDPOINT_IFNAME_PREFIX, type NodeNetwork } from "../network/node_network.ts";
 import { cniError, HyphaCniCode } from "./errors.ts";
 import { EndpointFiles, type LocalEndpoint } from "./persist.ts";
-import { checkNetns, configurePod, podAddresses } from "./pod_netns.ts";
+import { checkNetns, configurePod, netnsExists, podAddresses } from "./pod_netns.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import { cniResult, endpointInfo as info, endpointRecord as record } from "./rows.ts";
-import { existsIfname, existsPath, readIfindex } from "./sysfs.ts";
+import { existsIfname, readIfindex } from "../netlink/sysfs.ts";
 import { resolveWorkload } from "./workload.ts";
 
 export interface AddRequest {
@@ -424,7 +424,7 @@ export class EndpointManager {
       for (const e of errors) this.#o.log.warn("skipping unreadable endpoint file", { error: e });
       let restored = 0, removed = 0;
       for (const ep of endpoints) {
-        const alive = existsIfname(ep.hostIfname) && existsPath(ep.netns);
+        const alive = existsIfname(ep.hostIfname) && netnsExists(ep.netns);
         this.#endpoints.set(ep.id, ep);
         for (const alloc of this.#o.network.allocators.values()) {
           for (const ip of ep.ips) {

@@ -37,6 +37,16 @@ export function checkNetns(path: string): void {
   }
 }
 
+/** Whether the pod's namespace is still there (a pod deleted while the agent was down). */
+export function netnsExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface PodInterface {
   netns: string;
   ifname: string;

@@ -18,3 +18,4 @@ export {
   type RouteReconcile,
 } from "./route.ts";
 export { ensureSysctl } from "./sysctl.ts";
+export { existsIfname, listIfnames, readIfindex, readMac, readSysNumber } from "./sysfs.ts";
