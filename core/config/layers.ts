@@ -14,8 +14,13 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
 export function mergeLayers(layers: Layer[]): Record<string, unknown> {
+  return mergeValues(...layers.map((l) => l.values));
+}
+
+/** Config values merged in order: objects field by field, arrays and scalars replace. */
+export function mergeValues(...values: Record<string, unknown>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const layer of layers) deepMerge(out, layer.values);
+  for (const v of values) deepMerge(out, v);
   return out;
 }
 

@@ -4,6 +4,7 @@
 // so labs and nodes never clash; destroy() (or `await using`) removes everything.
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { mergeValues } from "../../core/config/layers.ts";
 import { AgentProcess, MAIN } from "./agent_process.ts";
 import { EtcdCluster } from "./etcd.ts";
 import { inNs, ip, listNetns, run } from "./netns.ts";
@@ -151,7 +152,7 @@ export class Lab implements AsyncDisposable {
       await ip(ns, "route", "add", "default", "via", this.external.ip);
       const dir = join(this.dir, name);
       await Deno.mkdir(dir, { recursive: true });
-      const config = deepMerge({
+      const config = mergeValues({
         node: { name, cluster: `lab-${this.id}` },
         paths: { bpffs: this.bpffs, state: join(dir, "state"), run: join(dir, "run") },
         datapath: { devices: ["eth0"] },
@@ -270,20 +271,4 @@ export async function listLabs(): Promise<string[]> {
     // no labs
   }
   return [...ids].sort();
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** `extra` merged into `base`, objects field by field. */
-function deepMerge(
-  base: Record<string, unknown>,
-  extra: Record<string, unknown>,
-): Record<string, unknown> {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(extra)) {
-    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : v;
-  }
-  return out;
 }
