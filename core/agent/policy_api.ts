@@ -3,7 +3,8 @@
 // any problem in any document rejects the request and the policy in force stays as it was.
 import YAML from "yaml";
 import { ApiError, NotFoundError, ValidationError } from "../api/errors.ts";
-import { parseIp } from "../ipam/mod.ts";
+import { parseCidr, parseIp } from "../ipam/mod.ts";
+import { RESERVED_IDENTITIES } from "../bpf/generated/identities.ts";
 import {
   computeEndpointPolicy,
   type DirectionPolicy,
@@ -15,7 +16,6 @@ import {
 import type { PolicyIssue } from "../policy/model.ts";
 import { manifestKey, parseManifestText } from "../policy/parse/mod.ts";
 import { identityLabels } from "../identity/labels.ts";
-import { parseCidr } from "../ipam/mod.ts";
 import { policyKey, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
 import { type PolicyEnforcer, ruleText } from "./policy_enforcer.ts";
@@ -120,13 +120,6 @@ export function describePolicy(p: EndpointPolicy | undefined, state: State) {
   };
 }
 
-const PROTOCOLS: Record<string, number> = {
-  TCP: IPPROTO.TCP,
-  UDP: IPPROTO.UDP,
-  SCTP: IPPROTO.SCTP,
-  ICMP: IPPROTO.ICMP,
-};
-
 /**
  * Explains the verdict for a connection from a pod to a pod or an address: the source's egress
  * policy, then the destination's ingress policy, each with the rule that decided.
@@ -141,7 +134,8 @@ export function tracePolicy(
   if (!m) {
     throw new ValidationError(`port "${q.port}" must be N/TCP, N/UDP, N/SCTP or ICMP`, "port");
   }
-  const protocol = PROTOCOLS[(m[2] ?? m[3])!.toUpperCase()]!;
+  const proto = (m[2] ?? m[3])!.toUpperCase() as "TCP" | "UDP" | "SCTP" | "ICMP";
+  const protocol: number = IPPROTO[proto];
   const port = m[1] ? Number(m[1]) : 8 << 8;
   const pod = (key: string, field: string) => {
     const [ns, name] = key.split("/");
@@ -174,7 +168,8 @@ export function tracePolicy(
     }
     const cidr = inputs.identities.filter((i) => i.cidr && parseCidr(i.cidr).contains(ip))
       .sort((a, b) => parseCidr(b.cidr!).prefixLength - parseCidr(a.cidr!).prefixLength)[0];
-    toIdentity = cidr?.id ?? (ip.family === 4 ? 9 : 10);
+    toIdentity = cidr?.id ??
+      RESERVED_IDENTITIES[ip.family === 4 ? "world-ipv4" : "world-ipv6"];
   }
   const show = (v: ReturnType<typeof verdictFor>) => ({
     verdict: v.verdict,
