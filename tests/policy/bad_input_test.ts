@@ -1,6 +1,7 @@
 // Bad policy input: every problem is reported with its field path (offline `policy validate`,
 // and `policy apply` against a running agent), nothing of a rejected request is applied, and the
-// policy enforced before stays enforced (checked with traffic).
+// policy enforced before stays enforced (checked with traffic). `policy trace` agrees with that
+// traffic and refuses bad input by field.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Lab } from "../lab/lab.ts";
@@ -122,4 +123,55 @@ spec:
     assert.match(r.stdout, /toPorts\[0\]\.rules: .*plugins\/mesh/);
     await enforcedAsBefore();
   });
+
+  await t.step(
+    "policy trace explains what the datapath does; bad trace input names the field",
+    async () => {
+      const trace = async (from: string, to: string, port: string) =>
+        JSON.parse(
+          (await lab.hypha("n1", [
+            "policy",
+            "trace",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--port",
+            port,
+            "-o",
+            "json",
+          ])).stdout,
+        );
+      const allowed = await trace("x/client", "x/server", "80/TCP");
+      assert.equal(allowed.verdict, "allowed");
+      assert.equal(allowed.egress.decidedBy, "not enforced");
+      assert.match(allowed.ingress.decidedBy, /^NetworkPolicy\/x\/server .*ingress\[0\]/);
+      const other = await trace("x/other", "x/server", "80/TCP");
+      assert.equal(other.verdict, "denied");
+      assert.equal(other.ingress.decidedBy, "default deny");
+      assert.equal((await trace("x/client", "x/server", "81/TCP")).verdict, "denied");
+      assert.equal((await trace("x/client", server.ip, "80/TCP")).verdict, "allowed");
+      await enforcedAsBefore();
+      for (
+        const [args, message] of [
+          [
+            ["--from", "x/client", "--to", "x/server", "--port", "80/XTP"],
+            /port "80\/XTP" must be/,
+          ],
+          [
+            ["--from", "x/nobody", "--to", "x/server", "--port", "80/TCP"],
+            /from "x\/nobody": no such pod/,
+          ],
+          [
+            ["--from", "x/client", "--to", "bogus", "--port", "80/TCP"],
+            /to "bogus" must be NS\/POD or an IP/,
+          ],
+        ] as const
+      ) {
+        const r = await lab.hypha("n1", ["policy", "trace", ...args], { allowFail: true });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, message);
+      }
+    },
+  );
 });
