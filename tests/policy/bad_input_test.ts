@@ -1,7 +1,7 @@
 // Bad policy input: every problem is reported with its field path (offline `policy validate`,
 // and `policy apply` against a running agent), nothing of a rejected request is applied, and the
 // policy enforced before stays enforced (checked with traffic). `policy trace` agrees with that
-// traffic and refuses bad input by field.
+// traffic and refuses bad input by field; `endpoint get` shows the computed policy.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Lab } from "../lab/lab.ts";
@@ -172,6 +172,28 @@ spec:
         assert.equal(r.code, 1);
         assert.match(r.stderr, message);
       }
+    },
+  );
+
+  await t.step(
+    "endpoint get shows the computed policy with the rule behind each entry",
+    async () => {
+      const eps: Array<{ id: number; pod: string; node: string; identity: number }> = JSON.parse(
+        (await lab.hypha("n2", ["endpoint", "list", "-o", "json"])).stdout,
+      ).endpoints;
+      const id = eps.find((e) => e.pod === "server" && e.node === "n2")!.id;
+      const { endpoint } = JSON.parse(
+        (await lab.hypha("n2", ["endpoint", "get", String(id), "-o", "json"])).stdout,
+      );
+      assert.deepEqual(endpoint.policy.selectedBy, ["NetworkPolicy/x/server"]);
+      assert.equal(endpoint.policy.ingress.enforced, true);
+      assert.equal(endpoint.policy.egress.enforced, false);
+      const [entry, ...more] = endpoint.policy.ingress.entries;
+      assert.equal(more.length, 0);
+      assert.equal(entry.peer, eps.find((e) => e.pod === "client")!.identity);
+      assert.equal(entry.peerLabels["k8s:app"], "client");
+      assert.deepEqual([entry.protocol, entry.ports, entry.verdict], ["TCP", "80", "allow"]);
+      assert.match(entry.rule, /^NetworkPolicy\/x\/server .*ingress\[0\]/);
     },
   );
 });
