@@ -52,6 +52,13 @@ export class Table<T> implements ReadonlyTable<T> {
     );
   }
 
+  /** Upserts unless the row is already there with the same content; true when it changed. */
+  upsertChanged(key: string, value: T): boolean {
+    if (JSON.stringify(this.#rows.get(key)) === JSON.stringify(value)) return false;
+    this.upsert(key, value);
+    return true;
+  }
+
   delete(key: string): boolean {
     const previous = this.#rows.get(key);
     if (previous === undefined) return false;

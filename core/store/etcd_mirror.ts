@@ -36,11 +36,8 @@ export function mirrorPrefix<T>(
       log.warn("ignoring an unreadable record", { key, error: String(err) });
       return undefined;
     }
-    const cur = m.table.get(rowKey);
-    if (JSON.stringify(cur) !== JSON.stringify(row)) {
-      m.table.upsert(rowKey, row);
-      if (cur === undefined) m.onChange?.("added", rowKey, row);
-    }
+    const added = m.table.get(rowKey) === undefined;
+    if (m.table.upsertChanged(rowKey, row) && added) m.onChange?.("added", rowKey, row);
     return rowKey;
   };
   const remove = (rowKey: string) => {

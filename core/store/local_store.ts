@@ -6,7 +6,7 @@
 import { nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { type EndpointRecord, policyKey, type State } from "../state/mod.ts";
+import { type EndpointRecord, policyKey, type State, type Table } from "../state/mod.ts";
 import { join } from "node:path";
 import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
 import type {
@@ -141,18 +141,8 @@ export class LocalStore implements ClusterStore {
   #apply(): void {
     const { state, node, cluster } = this.#opts;
     this.#revision++;
-    const sync = <T>(
-      table: {
-        entries(): Array<[string, T]>;
-        upsert(k: string, v: T): void;
-        delete(k: string): boolean;
-      },
-      rows: Map<string, T>,
-    ) => {
-      for (const [k, v] of rows) {
-        const cur = table.entries().find(([key]) => key === k)?.[1];
-        if (JSON.stringify(cur) !== JSON.stringify(v)) table.upsert(k, v);
-      }
+    const sync = <T>(table: Table<T>, rows: Map<string, T>) => {
+      for (const [k, v] of rows) table.upsertChanged(k, v);
       for (const [k] of table.entries()) if (!rows.has(k)) table.delete(k);
     };
     const pods = new Map(
@@ -179,33 +169,25 @@ export class LocalStore implements ClusterStore {
         }]),
       ),
     );
+    // A policy keeps its revision while its manifest stays the same.
     const policies = new Map<string, { key: string; manifest: unknown; revision: number }>();
+    const addPolicy = (key: string, manifest: unknown) => {
+      const cur = state.policies.get(key);
+      const same = JSON.stringify(cur?.manifest) === JSON.stringify(manifest);
+      policies.set(key, { key, manifest, revision: same ? cur!.revision : this.#revision });
+    };
     for (const m of this.#manifests.filter((m) => POLICY_KINDS.includes(m.kind))) {
-      const key = policyKey({
-        kind: m.kind,
-        ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
-        name: m.metadata.name,
-      });
       const { source: _source, ...manifest } = m;
-      const cur = state.policies.get(key);
-      policies.set(key, {
-        key,
+      addPolicy(
+        policyKey({
+          kind: m.kind,
+          ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
+          name: m.metadata.name,
+        }),
         manifest,
-        revision: JSON.stringify(cur?.manifest) === JSON.stringify(manifest)
-          ? cur!.revision
-          : this.#revision,
-      });
+      );
     }
-    for (const [key, manifest] of this.#applied) {
-      const cur = state.policies.get(key);
-      policies.set(key, {
-        key,
-        manifest,
-        revision: JSON.stringify(cur?.manifest) === JSON.stringify(manifest)
-          ? cur!.revision
-          : this.#revision,
-      });
-    }
+    for (const [key, manifest] of this.#applied) addPolicy(key, manifest);
     sync(state.policies, policies);
     const seen = new Set<string>();
     for (const m of this.#manifests) {
@@ -219,9 +201,7 @@ export class LocalStore implements ClusterStore {
         podCIDRs,
         source: "manifest" as const,
       };
-      if (JSON.stringify(state.nodes.get(m.metadata.name)) !== JSON.stringify(row)) {
-        state.nodes.upsert(m.metadata.name, row);
-      }
+      state.nodes.upsertChanged(m.metadata.name, row);
     }
     for (const n of state.nodes.list()) {
       if (n.source === "manifest" && !seen.has(n.name)) state.nodes.delete(n.name);
