@@ -4,7 +4,7 @@ import type { CidrGroup } from "../model.ts";
 import { parseCidrField } from "./cidr.ts";
 import { child, type Issues, item } from "./issues.ts";
 import type { Metadata } from "./metadata.ts";
-import { asList, asObject, checkFields, field, type Obj } from "./read.ts";
+import { asList, field, type Obj, readSpec } from "./read.ts";
 
 export function parseCidrGroup(
   obj: Obj,
@@ -13,16 +13,9 @@ export function parseCidrGroup(
   issues: Issues,
 ): CidrGroup | undefined {
   const before = issues.count;
-  checkFields(obj, path, issues, ["apiVersion", "kind", "metadata", "spec", "status"]);
-  const specPath = child(path, "spec");
-  const specV = field(obj, "spec");
-  if (specV === undefined) {
-    issues.add(specPath, `Field "spec" is required`);
-    return undefined;
-  }
-  const spec = asObject(specV, specPath, issues);
+  const spec = readSpec(obj, path, issues, ["externalCIDRs"]);
   if (!spec) return undefined;
-  checkFields(spec, specPath, issues, ["externalCIDRs"]);
+  const specPath = child(path, "spec");
   const listPath = child(specPath, "externalCIDRs");
   const listV = field(spec, "externalCIDRs");
   if (listV === undefined) issues.add(listPath, `Field "externalCIDRs" is required`);

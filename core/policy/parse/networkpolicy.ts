@@ -10,7 +10,7 @@ import { parseCidrField, parseExcept } from "./cidr.ts";
 import { child, type Issues, item, quote } from "./issues.ts";
 import type { Metadata } from "./metadata.ts";
 import { parseK8sPorts } from "./ports.ts";
-import { asList, asObject, asString, checkFields, field, type Obj } from "./read.ts";
+import { asList, asObject, asString, checkFields, field, type Obj, readSpec } from "./read.ts";
 import {
   ANY_NAMESPACE,
   inNamespace,
@@ -30,16 +30,9 @@ export function parseNetworkPolicy(
   issues: Issues,
 ): Policy | undefined {
   const before = issues.count;
-  checkFields(obj, path, issues, ["apiVersion", "kind", "metadata", "spec", "status"]);
-  const specPath = child(path, "spec");
-  const specV = field(obj, "spec");
-  if (specV === undefined) {
-    issues.add(specPath, `Field "spec" is required`);
-    return undefined;
-  }
-  const spec = asObject(specV, specPath, issues);
+  const spec = readSpec(obj, path, issues, ["podSelector", "policyTypes", "ingress", "egress"]);
   if (!spec) return undefined;
-  checkFields(spec, specPath, issues, ["podSelector", "policyTypes", "ingress", "egress"]);
+  const specPath = child(path, "spec");
   const namespace = meta.namespace!;
   const ref: PolicyRef = { kind: "NetworkPolicy", namespace, name: meta.name, spec: 0 };
 

@@ -120,3 +120,26 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/**
+ * A document's required `spec` object with its fields checked against `known` (the document's own
+ * top-level fields are checked too); undefined, with the issue recorded, when it is missing or not
+ * an object.
+ */
+export function readSpec(
+  obj: Obj,
+  path: string,
+  issues: Issues,
+  known: readonly string[],
+): Obj | undefined {
+  checkFields(obj, path, issues, ["apiVersion", "kind", "metadata", "spec", "status"]);
+  const specPath = child(path, "spec");
+  const specV = field(obj, "spec");
+  if (specV === undefined) {
+    issues.add(specPath, `Field "spec" is required`);
+    return undefined;
+  }
+  const spec = asObject(specV, specPath, issues);
+  if (spec) checkFields(spec, specPath, issues, known);
+  return spec;
+}
