@@ -18,26 +18,14 @@ function eth1Address(lab: Lab, nodeIndex: number): string {
 
 /** A second bridge and an `eth1` in every node: the baseline's underlay, BPF-free. */
 export async function baselineUnderlay(lab: Lab): Promise<void> {
-  await ip(lab.underlay, "link", "add", "br1", "type", "bridge");
-  await ip(lab.underlay, "link", "set", "br1", "up");
+  await lab.addBridge("br1");
   for (const [i, n] of [...lab.nodes.values()].entries()) {
-    const port = `b${lab.id}${n.name}`;
-    await ip(
-      lab.underlay,
-      "link",
-      "add",
-      port,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth1",
-      "netns",
-      n.ns,
-    );
-    await ip(lab.underlay, "link", "set", port, "master", "br1", "up");
-    await ip(n.ns, "addr", "add", `${eth1Address(lab, i)}/24`, "dev", "eth1");
-    await ip(n.ns, "link", "set", "eth1", "up");
+    await lab.plug(n.ns, {
+      bridge: "br1",
+      port: `b${lab.id}${n.name}`,
+      ifname: "eth1",
+      address: eth1Address(lab, i),
+    });
   }
   const nodes = [...lab.nodes.values()];
   for (const [i, n] of nodes.entries()) {

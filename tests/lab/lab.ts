@@ -91,26 +91,10 @@ export class Lab implements AsyncDisposable {
     await run(["mount", "-t", "bpf", "bpf", this.bpffs]);
     await run(["ip", "netns", "add", this.underlay]);
     await ip(this.underlay, "link", "set", "lo", "up");
-    await ip(this.underlay, "link", "add", "br0", "type", "bridge");
-    await ip(this.underlay, "link", "set", "br0", "up");
+    await this.addBridge("br0");
     const attach = async (ns: string, port: string, address: string) => {
       await run(["ip", "netns", "add", ns]);
-      await ip(
-        this.underlay,
-        "link",
-        "add",
-        port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        ns,
-      );
-      await ip(this.underlay, "link", "set", port, "master", "br0", "up");
-      await ip(ns, "addr", "add", `${address}/24`, "dev", "eth0");
-      await ip(ns, "link", "set", "eth0", "up");
+      await this.plug(ns, { bridge: "br0", port, ifname: "eth0", address });
       await ip(ns, "link", "set", "lo", "up");
     };
     await attach(this.external.ns, `h${this.id}ext`, this.external.ip);
@@ -165,6 +149,35 @@ export class Lab implements AsyncDisposable {
       const agent = new AgentProcess(ns, configFile, socket, join(dir, "agent.log"));
       this.nodes.set(name, { name, ns, ip: address, dir, configFile, socket, agent });
     }
+  }
+
+  /** A bridge in the underlay namespace (br0 is the lab's own underlay network). */
+  async addBridge(name: string): Promise<void> {
+    await ip(this.underlay, "link", "add", name, "type", "bridge");
+    await ip(this.underlay, "link", "set", name, "up");
+  }
+
+  /** A veth from `ns` (named `ifname`, with `address`/24) to `port` of an underlay bridge. */
+  async plug(
+    ns: string,
+    o: { bridge: string; port: string; ifname: string; address: string },
+  ): Promise<void> {
+    await ip(
+      this.underlay,
+      "link",
+      "add",
+      o.port,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      o.ifname,
+      "netns",
+      ns,
+    );
+    await ip(this.underlay, "link", "set", o.port, "master", o.bridge, "up");
+    await ip(ns, "addr", "add", `${o.address}/24`, "dev", o.ifname);
+    await ip(ns, "link", "set", o.ifname, "up");
   }
 
   node(name: string): LabNode {
