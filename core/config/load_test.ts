@@ -66,6 +66,48 @@ Deno.test("resolveConfig() reports every invalid field with its path and value",
   });
 });
 
+Deno.test("resolveConfig() checks the node address, networking, policy and store fields", () => {
+  const values = {
+    node: { address: "fd00::1", podCIDR: "10.244.1.5/24" },
+    networking: {
+      ipv4: { pool: "10.0.0.0/33" },
+      ipv6: { pool: "10.0.0.0/8" },
+      routing: "bgp",
+      mtu: 100,
+    },
+    policy: { enforcement: "strict" },
+    store: { etcd: { endpoints: ["etcd:2379"], prefix: "hypha" } },
+  };
+  assert.throws(() => resolveConfig([{ source: "flag", values }]), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(Object.fromEntries(e.issues.map((i) => [i.path, i.message])), {
+      "node.address": `"fd00::1" must be an IPv4 address`,
+      "node.podCIDR": `"10.244.1.5/24" host bits are set after the prefix (did you mean ` +
+        `"10.244.1.0/24"?)`,
+      "networking.ipv4.pool": `"10.0.0.0/33" prefix length must be 0-32 for IPv4`,
+      "networking.ipv6.pool": `"10.0.0.0/8" must be an IPv6 CIDR`,
+      "networking.routing": `"bgp" is not one of "tunnel", "native"`,
+      "networking.mtu": "100 must be 0 or 576-65535",
+      "policy.enforcement": `"strict" is not one of "default", "always", "never"`,
+      "store.etcd.endpoints.0": `"etcd:2379" must be an http(s)://host:port URL`,
+      "store.etcd.prefix": `"hypha" must start with / (letters, digits, . _ - /)`,
+    });
+    return true;
+  });
+  assert.throws(
+    () =>
+      resolveConfig([{
+        source: "flag",
+        values: { networking: { natPortMin: 65000, natPortMax: 62000 } },
+      }]),
+    /networking\.natPortMin: 65000 must not be above networking\.natPortMax \(62000\)/,
+  );
+  assert.throws(
+    () => resolveConfig([{ source: "flag", values: { store: { kind: "etcd" } } }]),
+    /store\.etcd\.endpoints: needs at least one endpoint when store\.kind is etcd/,
+  );
+});
+
 Deno.test("resolveConfig() requires a token file for the TCP listener", () => {
   assert.throws(
     () => resolveConfig([{ source: "flag", values: { api: { tcp: { enabled: true } } } }]),
