@@ -11,6 +11,8 @@ import { PodDatapath } from "../datapath/pod_datapath.ts";
 import { CniHandler } from "../endpoint/cni_handler.ts";
 import { PolicyEnforcer } from "./policy_enforcer.ts";
 import { applyPolicies, deletePolicies, describePolicy, tracePolicy } from "./policy_api.ts";
+import { applyServices, deleteServices, type ServiceApiContext } from "./service_api.ts";
+import { serviceOptions } from "../service/options.ts";
 import { EndpointManager } from "../endpoint/manager.ts";
 import { NodeNetwork } from "../network/node_network.ts";
 import type { Logger } from "../plugin/plugin.ts";
@@ -48,6 +50,7 @@ export class Networking {
   readonly policy: PolicyEnforcer;
   readonly #pods: PodDatapath;
   readonly #o: NetworkingOptions;
+  readonly #services: ServiceApiContext;
   #up = false;
   #gcTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -85,6 +88,7 @@ export class Networking {
       log: o.log,
     });
     this.endpoints.setPolicyHook(this.policy);
+    this.#services = { store, state: o.state, options: serviceOptions(o.config.services) };
   }
 
   static async create(o: NetworkingOptions): Promise<Networking> {
@@ -229,6 +233,14 @@ export class Networking {
 
   tracePolicy(q: { from: string; to: string; port: string }): Record<string, unknown> {
     return tracePolicy(this.policy, this.#o.state, this.#o.config.node.cluster, q);
+  }
+
+  applyServices(text: string): Promise<Record<string, unknown>> {
+    return applyServices(this.#services, text);
+  }
+
+  deleteServices(text: string): Promise<Record<string, unknown>> {
+    return deleteServices(this.#services, text);
   }
 
   attachments() {

@@ -96,6 +96,9 @@ export function fakeBackend(
     deletePolicies: () => Promise.resolve({ deleted: [] }),
     validatePolicies: () => [],
     tracePolicy: (q) => ({ ...q, verdict: "allowed" }),
+    applyServices: () => Promise.resolve({ applied: [] }),
+    deleteServices: () => Promise.resolve({ deleted: [], missing: [] }),
+    validateServices: () => [],
   };
   return Object.assign({ ...base, ...overrides }, { enabled });
 }

@@ -9,6 +9,7 @@ import { openapi } from "./openapi.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { policyRoutes } from "./routes/policy.ts";
+import { serviceRoutes } from "./routes/services.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
 
@@ -46,6 +47,7 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   app.route("/", pluginRoutes(backend));
   app.route("/", clusterRoutes(backend));
   app.route("/", policyRoutes(backend));
+  app.route("/", serviceRoutes(backend));
   app.get("/openapi.json", (c) => c.json(openapi));
   app.notFound((c) =>
     c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404)

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createApiApp } from "./app.ts";
+import { ApiError } from "./errors.ts";
 import { openapi } from "./openapi.ts";
 import { fakeBackend } from "./_fake_backend.ts";
 
@@ -104,4 +105,33 @@ Deno.test("the OpenAPI document lists exactly the routes the app serves", () => 
       .map((r) => r.path.replace(/:(\w+)/g, "{$1}").replace("/*", "/{path}")),
   );
   assert.deepEqual([...served].sort(), Object.keys(openapi.paths).sort());
+});
+
+Deno.test("service routes pass the body to the backend; rejections carry every issue", async () => {
+  const issues = [{ path: "spec.ports[0].nodePort", message: "Must be 30000-32767, got 40000" }];
+  const seen: string[] = [];
+  const conflict = new ApiError(409, "conflict", "Not applied: ...");
+  conflict.details = { issues, applied: [] };
+  const app = createApiApp(fakeBackend({
+    applyServices: (text) => {
+      seen.push(text);
+      return text === "conflict" ? Promise.reject(conflict) : Promise.resolve({ applied: ["x"] });
+    },
+    validateServices: () => issues,
+  }));
+  const post = (path: string, body: string) => app.request(path, { method: "POST", body });
+  assert.deepEqual(await (await post("/v1/services", "kind: Service")).json(), { applied: ["x"] });
+  assert.deepEqual(seen, ["kind: Service"]);
+  const res = await post("/v1/services", "conflict");
+  assert.equal(res.status, 409);
+  assert.deepEqual((await res.json()).issues, issues);
+  assert.deepEqual(await (await post("/v1/services/validate", "x")).json(), {
+    valid: false,
+    issues,
+  });
+  assert.deepEqual(await (await post("/v1/services/delete", "x")).json(), {
+    deleted: [],
+    missing: [],
+  });
+  assert.equal((await app.request("/v1/services")).status, 404, "listing is the lb plugin's");
 });

@@ -127,4 +127,13 @@ export interface AdminBackend {
   deletePolicies(text: string): Promise<Record<string, unknown>>;
   validatePolicies(text: string): Array<{ path: string; message: string }>;
   tracePolicy(q: { from: string; to: string; port: string }): Record<string, unknown>;
+  /**
+   * Applies every Service and EndpointSlice of a YAML/JSON text, or none: throws with every
+   * issue (400), or with every allocation conflict (409).
+   */
+  applyServices(text: string): Promise<Record<string, unknown>>;
+  /** Deletes the services and slices a YAML/JSON text names. */
+  deleteServices(text: string): Promise<Record<string, unknown>>;
+  /** Checks Service and EndpointSlice manifests without storing or allocating anything. */
+  validateServices(text: string): Array<{ path: string; message: string }>;
 }

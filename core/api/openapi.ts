@@ -221,6 +221,49 @@ export const openapi = {
         responses: { 200: json({ type: "object" }), 400: error, 404: error },
       },
     },
+    "/v1/services": {
+      post: {
+        summary:
+          "Apply the Service and EndpointSlice manifests of a YAML/JSON body, all or none; " +
+          "cluster IPs and node ports are allocated and returned",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: {
+          200: json(
+            obj({
+              applied: { type: "array", items: { type: "string" } },
+              services: { type: "array" },
+              revision: { type: "integer" },
+            }),
+          ),
+          400: error,
+          409: error,
+        },
+      },
+    },
+    "/v1/services/delete": {
+      post: {
+        summary: "Delete the services and endpoint slices the manifests of a YAML/JSON body name",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: {
+          200: json(
+            obj({
+              deleted: { type: "array", items: { type: "string" } },
+              missing: { type: "array", items: { type: "string" } },
+            }),
+          ),
+          400: error,
+        },
+      },
+    },
+    "/v1/services/validate": {
+      post: {
+        summary:
+          "Validate Service and EndpointSlice manifests without applying them; every issue " +
+          "with its field path",
+        requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
+        responses: { 200: json(obj({ valid: { type: "boolean" }, issues: { type: "array" } })) },
+      },
+    },
     "/metrics": {
       get: {
         summary: "Prometheus metrics (text exposition format 0.0.4)",

@@ -19,6 +19,8 @@ import { VERSION } from "../version.ts";
 import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
 import { renderTable } from "./table.ts";
 import { validatePolicyText } from "../agent/policy_api.ts";
+import { type AppliedService, validateServiceText } from "../agent/service_api.ts";
+import { serviceOptions } from "../service/options.ts";
 
 export interface Io {
   out(text: string): void;
@@ -68,6 +70,10 @@ Commands:
   policy validate FILE       check manifests offline; every problem with its field path
   policy trace --from NS/POD --to NS/POD|IP --port N/PROTO
                              explain the verdict for a connection and the rule that made it
+  service apply FILE         apply Service and EndpointSlice manifests; shows allocated IPs/ports
+  service delete FILE        delete the services and endpoint slices FILE names
+  service validate FILE      check Service/EndpointSlice manifests offline (against the config's
+                             service ranges); every problem with its field path
   cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
@@ -182,6 +188,25 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
           () =>
             issues.length
               ? issues.map((i) => `${i.path}: ${i.message}`).join("\n")
+              : `${arg}: valid`,
+        );
+        return issues.length ? 1 : 0;
+      }
+      break;
+    case "service":
+    case "services":
+      if (sub === "validate") {
+        // Offline: the ranges come from the config this node would run with (or the defaults).
+        if (!arg) throw new UsageError("service validate needs a FILE");
+        const { config } = await loadAgentConfig(agentOptions(p), { requireNode: false });
+        const issues = validateServiceText(await readFile(arg), serviceOptions(config.services));
+        const where = (path: string) =>
+          path.startsWith("[") ? `${arg}${path}` : path ? `${arg}: ${path}` : arg;
+        show(
+          { valid: issues.length === 0, issues },
+          () =>
+            issues.length
+              ? issues.map((i) => `${where(i.path)}: ${i.message}`).join("\n")
               : `${arg}: valid`,
         );
         return issues.length ? 1 : 0;
@@ -360,6 +385,28 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
       }
       throw new UsageError(`unknown policy command "${sub}" (apply, delete, get, validate, trace)`);
     }
+    case "service":
+    case "services": {
+      if (sub !== "apply" && sub !== "delete") {
+        throw new UsageError(
+          `unknown service command "${sub ?? ""}" (apply FILE, delete FILE, validate FILE)`,
+        );
+      }
+      if (!arg) throw new UsageError(`service ${sub} needs a FILE`);
+      const r = await client.json<
+        { applied?: string[]; services?: AppliedService[]; deleted?: string[]; missing?: string[] }
+      >("POST", sub === "apply" ? "/v1/services" : "/v1/services/delete", await readFile(arg));
+      show(r, () =>
+        [
+          ...(r.applied ?? []).map((k) => {
+            const s = r.services?.find((x) => `Service/${x.key}` === k);
+            return `applied ${k}${s ? `: ${allocationText(s)}` : ""}`;
+          }),
+          ...(r.deleted ?? []).map((k) => `deleted ${k}`),
+          ...(r.missing ?? []).map((k) => `not found: ${k}`),
+        ].join("\n"));
+      return 0;
+    }
     case "counters": {
       const { counters } = await client.json<{ counters: CounterRow[] }>("GET", "/v1/counters");
       show({ counters }, () => countersTable(counters));
@@ -438,6 +485,19 @@ function statusText(
     s.plugins.length ? pluginsTable(s.plugins) : "Plugins:    none built into this agent yet",
   );
   return lines.join("\n");
+}
+
+/** `cluster IP 10.96.0.10, node ports 80/TCP:30080, health check node port 31000`. */
+function allocationText(s: AppliedService): string {
+  const parts = [s.clusterIPs.length ? `cluster IP ${s.clusterIPs.join(", ")}` : "no cluster IP"];
+  const nodePorts = s.ports.filter((p) => p.nodePort !== undefined);
+  if (nodePorts.length) {
+    parts.push(
+      `node ports ${nodePorts.map((p) => `${p.port}/${p.protocol}:${p.nodePort}`).join(", ")}`,
+    );
+  }
+  if (s.healthCheckNodePort) parts.push(`health check node port ${s.healthCheckNodePort}`);
+  return parts.join("; ");
 }
 
 async function readFile(path: string): Promise<string> {

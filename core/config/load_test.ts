@@ -108,6 +108,73 @@ Deno.test("resolveConfig() checks the node address, networking, policy and store
   );
 });
 
+Deno.test("resolveConfig() checks the services ranges", async (t) => {
+  const issuesOf = (values: Record<string, unknown>) => {
+    try {
+      resolveConfig([{ source: "flag", values }]);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return Object.fromEntries(e.issues.map((i) => [i.path, i.message]));
+    }
+    assert.fail("expected a ConfigError");
+  };
+  await t.step("defaults", () => {
+    const { config } = resolveConfig([]);
+    assert.deepEqual(config.services, {
+      clusterIPRange: "10.96.0.0/12",
+      clusterIPRangeV6: "",
+      nodePortRange: "30000-32767",
+    });
+  });
+  await t.step("bad CIDRs and port ranges name the field", () => {
+    assert.deepEqual(
+      issuesOf({
+        services: { clusterIPRange: "fd00::/108", clusterIPRangeV6: "fd00::1/108" },
+      }),
+      {
+        "services.clusterIPRange": `"fd00::/108" must be an IPv4 CIDR`,
+        "services.clusterIPRangeV6": `"fd00::1/108" host bits are set after the prefix (did ` +
+          `you mean "fd00::/108"?)`,
+      },
+    );
+    for (
+      const [range, message] of [
+        ["30000", `"30000" must be MIN-MAX, e.g. "30000-32767"`],
+        ["32767-30000", `"32767-30000" the first port (32767) must not be above the last (30000)`],
+        ["0-100", `"0-100" ports must be 1-65535`],
+        ["30000-70000", `"30000-70000" ports must be 1-65535`],
+      ]
+    ) {
+      assert.deepEqual(issuesOf({ services: { nodePortRange: range } }), {
+        "services.nodePortRange": message,
+      });
+    }
+    assert.deepEqual(issuesOf({ services: { nodePortRange: 30000 } }), {
+      "services.nodePortRange": "expected string, got 30000",
+    });
+  });
+  await t.step("a range is required and must not overlap the pod pool", () => {
+    assert.deepEqual(issuesOf({ services: { clusterIPRange: "" } }), {
+      "services.clusterIPRange": `"" must be an IPv4 CIDR when services.clusterIPRangeV6 is ` +
+        "empty (services need cluster IPs)",
+    });
+    assert.deepEqual(issuesOf({ services: { clusterIPRange: "10.244.128.0/20" } }), {
+      "services.clusterIPRange": `"10.244.128.0/20" must not overlap networking.ipv4.pool ` +
+        "(10.244.0.0/16): pods and services need distinct addresses",
+    });
+    assert.deepEqual(
+      issuesOf({
+        networking: { ipv6: { pool: "fd00::/64" } },
+        services: { clusterIPRangeV6: "fd00::/108" },
+      }),
+      {
+        "services.clusterIPRangeV6": `"fd00::/108" must not overlap networking.ipv6.pool ` +
+          "(fd00::/64): pods and services need distinct addresses",
+      },
+    );
+  });
+});
+
 Deno.test("resolveConfig() requires a token file for the TCP listener", () => {
   assert.throws(
     () => resolveConfig([{ source: "flag", values: { api: { tcp: { enabled: true } } } }]),

@@ -1,9 +1,14 @@
 // The configuration schema: every field, its default and its rule. Unknown fields are errors, so
 // an operator's typo is never silently ignored.
 import { z } from "zod";
-import { parseCidrOrReason } from "../ipam/cidr.ts";
+import { parseCidr, parseCidrOrReason } from "../ipam/cidr.ts";
 import { parseIpOrReason } from "../ipam/ip.ts";
 import { DEFAULT_EXCLUDED_LABELS } from "../identity/labels.ts";
+import {
+  DEFAULT_CLUSTER_IP_RANGE,
+  DEFAULT_NODE_PORT_RANGE,
+  parsePortRange,
+} from "../service/options.ts";
 
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
 
@@ -83,6 +88,13 @@ export const configSchema = z.strictObject({
     devices: z.array(ifname).default([]),
     attachMode: z.enum(["auto", "tcx", "tc"]).default("auto"),
     counters: z.boolean().default(true),
+    /**
+     * The cgroup v2 directory whose processes (pods and node processes) get hypha's socket hooks
+     * (plugins/lb socket load balancing); "" = the root of the cgroup v2 mount found in
+     * /proc/mounts. A lab node sets its own subtree.
+     */
+    cgroupRoot: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
+      .default(""),
   }).prefault({}),
   networking: z.strictObject({
     /** Pod networking (CNI, endpoint datapath, cross-node routing). */
@@ -125,9 +137,22 @@ export const configSchema = z.strictObject({
      * security); the default is Cilium's list. */
     identityExcludeLabels: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDED_LABELS]),
   }).prefault({}),
+  services: z.strictObject({
+    /** Cluster IPs (spec.clusterIP) of Services are allocated from and checked against this
+     * IPv4 range; "" = no IPv4 cluster IPs (an IPv6-only cluster). */
+    clusterIPRange: cidr(4).default(DEFAULT_CLUSTER_IP_RANGE),
+    /** The IPv6 range; "" = none. With both set, services may be dual-stack. */
+    clusterIPRangeV6: cidr(6).default(""),
+    /** Node ports of NodePort and LoadBalancer services: "MIN-MAX", inclusive. */
+    nodePortRange: z.string().superRefine((s, ctx) => {
+      const r = parsePortRange(s);
+      if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+    }).default(DEFAULT_NODE_PORT_RANGE),
+  }).prefault({}),
   store: z.strictObject({
     kind: z.enum(STORE_KINDS).default("local"),
-    /** Directory of Kubernetes-shaped YAML manifests (Node, Namespace, Pod) for the local store. */
+    /** Directory of Kubernetes-shaped YAML manifests (Node, Namespace, Pod, policies, Service,
+     * EndpointSlice) for the local store. */
     manifests: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
       .default(""),
     etcd: z.strictObject({
@@ -150,6 +175,28 @@ export const configSchema = z.strictObject({
       path: ["networking", "natPortMin"],
       message: `must not be above networking.natPortMax (${c.networking.natPortMax})`,
     });
+  }
+  if (!c.services.clusterIPRange && !c.services.clusterIPRangeV6) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["services", "clusterIPRange"],
+      message:
+        "must be an IPv4 CIDR when services.clusterIPRangeV6 is empty (services need cluster IPs)",
+    });
+  }
+  for (
+    const [range, pool, field] of [
+      [c.services.clusterIPRange, c.networking.ipv4.pool, "networking.ipv4.pool"],
+      [c.services.clusterIPRangeV6, c.networking.ipv6.pool, "networking.ipv6.pool"],
+    ] as const
+  ) {
+    if (range && pool && parseCidr(range).overlaps(parseCidr(pool))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["services", field.includes("v6") ? "clusterIPRangeV6" : "clusterIPRange"],
+        message: `must not overlap ${field} (${pool}): pods and services need distinct addresses`,
+      });
+    }
   }
   if (c.store.kind === "etcd" && c.store.etcd.endpoints.length === 0) {
     ctx.addIssue({

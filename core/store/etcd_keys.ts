@@ -9,6 +9,15 @@
 //                                serviceAccount?}), optional: what the Kubernetes API would say
 //   namespaces/<name>            a namespace's labels (JSON: {labels}), optional
 //   policies/<kind>/<ns>/<name>  a policy manifest (JSON), validated when applied
+//   services/<ns>/<name>         a Service manifest (JSON), validated when applied, with its
+//                                cluster IPs and node ports written in
+//   endpointslices/<ns>/<name>   an EndpointSlice manifest (JSON)
+//   serviceips/<ip>              the service (<ns>/<name>) that holds a cluster IP
+//   nodeports/<proto>/<port>     the service that holds a node port (health check ports: TCP)
+// A service and its claims (serviceips, nodeports) are written in one transaction that creates
+// each new claim only if it does not exist, so no two services ever hold one value.
+import type { ServiceClaim } from "../service/claims.ts";
+
 export class EtcdKeys {
   readonly base: string;
 
@@ -63,5 +72,23 @@ export class EtcdKeys {
   }
   get policies(): string {
     return `${this.base}policies/`;
+  }
+  get services(): string {
+    return `${this.base}services/`;
+  }
+  service(key: string): string {
+    return `${this.services}${key}`;
+  }
+  get endpointSlices(): string {
+    return `${this.base}endpointslices/`;
+  }
+  endpointSlice(key: string): string {
+    return `${this.endpointSlices}${key}`;
+  }
+  /** The key of a claim: serviceips/<ip> or nodeports/<proto>/<port>. */
+  serviceClaim(c: ServiceClaim): string {
+    return c.kind === "clusterIP"
+      ? `${this.base}serviceips/${c.ip}`
+      : `${this.base}nodeports/${c.protocol}/${c.port}`;
   }
 }

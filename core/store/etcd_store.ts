@@ -3,7 +3,8 @@
 // compare-and-swap (no two nodes ever hold one), publishes its endpoints under the same lease,
 // allocates identities without duplicates, and follows every other node and endpoint through
 // watches that resume from the last revision. While etcd is unreachable nothing is withdrawn:
-// the state tables keep what was last known and writes are retried.
+// the state tables keep what was last known and writes are retried. Services are stored with
+// their claimed cluster IPs and node ports (etcd_services.ts).
 import { EtcdClient, EtcdError, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
 import { compare, op } from "../etcd/mod.ts";
 import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
@@ -12,6 +13,8 @@ import type { EndpointRecord, State } from "../state/mod.ts";
 import { join } from "node:path";
 import { EtcdIdentities } from "./etcd_identities.ts";
 import { EtcdKeys } from "./etcd_keys.ts";
+import { EtcdServices } from "./etcd_services.ts";
+import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { mirrorCluster, MIRRORS, type NodeValue } from "./etcd_tables.ts";
 import {
   type ClusterStore,
@@ -32,6 +35,8 @@ export interface EtcdStoreOptions {
   state: State;
   stateDir: string;
   log: Logger;
+  /** Ranges services are checked against; default: the config schema's defaults. */
+  services?: ServiceOptions;
 }
 
 const RETRY_MAX_MS = 5_000;
@@ -46,6 +51,7 @@ export class EtcdStore implements ClusterStore {
   readonly #syncedResolve: () => void;
   readonly #pending = new Map<string, string | null>(); // key -> value to put, or null: delete
   readonly #ids: EtcdIdentities;
+  readonly #services: EtcdServices;
   readonly #watches: Watch[] = [];
   #registration: NodeValue | undefined;
   #lease: bigint | undefined;
@@ -72,6 +78,7 @@ export class EtcdStore implements ClusterStore {
     });
     this.#keys = new EtcdKeys(o.prefix, o.cluster);
     this.#ids = new EtcdIdentities(this.#client, this.#keys, o.log);
+    this.#services = new EtcdServices(this.#client, this.#keys, o.log);
     const { promise, resolve } = Promise.withResolvers<void>();
     this.synced = promise;
     this.#syncedResolve = resolve;
@@ -271,6 +278,7 @@ export class EtcdStore implements ClusterStore {
       onPolicyRevision: (r) => {
         this.#policyRevision = Math.max(this.#policyRevision, r);
       },
+      services: this.#o.services ?? DEFAULT_SERVICE_OPTIONS,
     }));
     await Promise.resolve();
   }
@@ -294,6 +302,36 @@ export class EtcdStore implements ClusterStore {
       () => this.#client.delete(`${this.#keys.policies}${key}`),
     );
     return r.deleted ? Number(r.revision) : undefined;
+  }
+
+  async putService(key: string, manifest: unknown): Promise<number> {
+    const r = await this.#retry("storing a service", () => this.#services.put(key, manifest));
+    return Number(r);
+  }
+
+  async deleteService(key: string): Promise<number | undefined> {
+    const r = await this.#retry("deleting a service", () => this.#services.delete(key));
+    return r === undefined ? undefined : Number(r);
+  }
+
+  async storedService(key: string): Promise<unknown | undefined> {
+    return await this.#retry("reading a service", () => this.#services.stored(key));
+  }
+
+  async putEndpointSlice(key: string, manifest: unknown): Promise<number> {
+    const r = await this.#retry(
+      "storing an endpoint slice",
+      () => this.#services.putSlice(key, manifest),
+    );
+    return Number(r);
+  }
+
+  async deleteEndpointSlice(key: string): Promise<number | undefined> {
+    const r = await this.#retry(
+      "deleting an endpoint slice",
+      () => this.#services.deleteSlice(key),
+    );
+    return r === undefined ? undefined : Number(r);
   }
 
   useIdentities(ids: ReadonlySet<number>): void {

@@ -1,5 +1,6 @@
 // The cluster as the state tables see it: every etcd prefix the agent follows, mirrored into
-// its table (other nodes, their endpoints, pods and namespaces, identities, policies).
+// its table (other nodes, their endpoints, pods and namespaces, identities, policies, services
+// and endpoint slices).
 import type { EtcdClient, Watch } from "../etcd/mod.ts";
 import { labelsKey } from "../identity/labels.ts";
 import type { Logger } from "../plugin/plugin.ts";
@@ -12,13 +13,15 @@ import type {
   PolicyRecord,
   State,
 } from "../state/mod.ts";
+import type { ServiceOptions } from "../service/options.ts";
 import type { EtcdIdentities } from "./etcd_identities.ts";
 import type { EtcdKeys } from "./etcd_keys.ts";
 import { type Mirror, mirrorPrefix } from "./etcd_mirror.ts";
+import { mirrorServiceObjects } from "./etcd_services.ts";
 import type { NodeRegistration } from "./store.ts";
 
 /** How many prefixes mirrorCluster() follows (the store is synced when all have listed). */
-export const MIRRORS = 6;
+export const MIRRORS = 8;
 
 /** A node's registration as stored under nodes/<name>. */
 export interface NodeValue extends NodeRegistration {
@@ -36,6 +39,8 @@ export interface ClusterMirrorOptions {
   onSynced(): void;
   identities: EtcdIdentities;
   onPolicyRevision(revision: number): void;
+  /** Ranges services are checked against (the node's `services` config). */
+  services: ServiceOptions;
 }
 
 export function mirrorCluster(o: ClusterMirrorOptions): Watch[] {
@@ -129,5 +134,8 @@ export function mirrorCluster(o: ClusterMirrorOptions): Watch[] {
     owns: () => true,
     onRevision: (r) => onPolicyRevision(Number(r)),
   });
+  watches.push(
+    ...mirrorServiceObjects({ client, keys, state, options: o.services, log, onSynced }),
+  );
   return watches;
 }

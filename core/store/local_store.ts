@@ -2,12 +2,15 @@
 // agent's own state. For a single node, or bare-metal nodes that list each other as Node
 // manifests (spec.podCIDR, status.addresses InternalIP). Identities are node-local. Policies
 // applied through the API are kept in the state directory. The manifest directory is watched;
-// a bad edit is reported and the previous manifests stay in force.
+// a bad edit is reported and the previous manifests stay in force. Services and EndpointSlices
+// (from the directory and the API) are resolved by local_services.ts.
 import { nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import { type EndpointRecord, policyKey, type State, type Table } from "../state/mod.ts";
 import { join } from "node:path";
+import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
+import { LocalServices } from "./local_services.ts";
 import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
 import type {
   ClusterStore,
@@ -25,6 +28,8 @@ export interface LocalStoreOptions {
   node: string;
   cluster: string;
   log: Logger;
+  /** Ranges services are checked against; default: the config schema's defaults. */
+  services?: ServiceOptions;
 }
 
 export class LocalStore implements ClusterStore {
@@ -41,9 +46,16 @@ export class LocalStore implements ClusterStore {
   #revision = 0;
   /** Policies applied through the API, by policy key (persisted). */
   #applied = new Map<string, unknown>();
+  readonly #services: LocalServices;
 
   constructor(opts: LocalStoreOptions) {
     this.#opts = opts;
+    this.#services = new LocalServices({
+      state: opts.state,
+      options: opts.services ?? DEFAULT_SERVICE_OPTIONS,
+      stateDir: opts.stateDir,
+      log: opts.log,
+    });
     const { promise, resolve } = Promise.withResolvers<void>();
     this.synced = promise;
     this.#syncedResolve = resolve;
@@ -100,6 +112,7 @@ export class LocalStore implements ClusterStore {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    await this.#services.load();
     await this.#load().catch(() => {});
     this.#apply();
     this.#isSynced = true;
@@ -127,6 +140,10 @@ export class LocalStore implements ClusterStore {
     if (!this.#opts.manifests) return;
     try {
       this.#manifests = await readManifestDir(this.#opts.manifests);
+      this.#services.setDirectory(
+        this.#manifests.filter((m) => m.kind === "Service" || m.kind === "EndpointSlice")
+          .map((m) => ({ manifest: m.document, source: m.source })),
+      );
       this.#lastError = undefined;
     } catch (err) {
       this.#lastError = (err as Error).message;
@@ -137,7 +154,7 @@ export class LocalStore implements ClusterStore {
     }
   }
 
-  /** Manifests into the tables: other nodes, pods, namespaces, policies. */
+  /** Manifests into the tables: other nodes, pods, namespaces, policies, services. */
   #apply(): void {
     const { state, node, cluster } = this.#opts;
     this.#revision++;
@@ -177,7 +194,7 @@ export class LocalStore implements ClusterStore {
       policies.set(key, { key, manifest, revision: same ? cur!.revision : this.#revision });
     };
     for (const m of this.#manifests.filter((m) => POLICY_KINDS.includes(m.kind))) {
-      const { source: _source, ...manifest } = m;
+      const { source: _source, document: _document, ...manifest } = m;
       addPolicy(
         policyKey({
           kind: m.kind,
@@ -189,6 +206,7 @@ export class LocalStore implements ClusterStore {
     }
     for (const [key, manifest] of this.#applied) addPolicy(key, manifest);
     sync(state.policies, policies);
+    this.#services.apply(this.#revision);
     const seen = new Set<string>();
     for (const m of this.#manifests) {
       if (m.kind !== "Node" || m.metadata.name === node) continue;
@@ -251,6 +269,32 @@ export class LocalStore implements ClusterStore {
     const tmp = `${this.#appliedFile}.tmp`;
     await Deno.writeTextFile(tmp, JSON.stringify(Object.fromEntries(this.#applied)));
     await Deno.rename(tmp, this.#appliedFile);
+  }
+
+  async putService(key: string, manifest: unknown): Promise<number> {
+    await this.#services.put("services", key, manifest, () => this.#apply());
+    return this.#revision;
+  }
+
+  async deleteService(key: string): Promise<number | undefined> {
+    return await this.#services.delete("services", key, () => this.#apply())
+      ? this.#revision
+      : undefined;
+  }
+
+  storedService(key: string): Promise<unknown | undefined> {
+    return Promise.resolve(this.#services.stored(key));
+  }
+
+  async putEndpointSlice(key: string, manifest: unknown): Promise<number> {
+    await this.#services.put("endpointSlices", key, manifest, () => this.#apply());
+    return this.#revision;
+  }
+
+  async deleteEndpointSlice(key: string): Promise<number | undefined> {
+    return await this.#services.delete("endpointSlices", key, () => this.#apply())
+      ? this.#revision
+      : undefined;
   }
 
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {

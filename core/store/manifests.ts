@@ -1,6 +1,7 @@
 // Kubernetes-shaped manifests of the local store: multi-document YAML files in one directory.
 // Node (spec.podCIDR(s), status.addresses), Namespace (labels) and Pod (labels, service account)
-// are used; other kinds are kept for the features that read them (services, policies).
+// are used; other kinds are kept for the features that read them (Service and EndpointSlice,
+// policies).
 import { join } from "node:path";
 import YAML from "yaml";
 
@@ -12,6 +13,8 @@ export interface Manifest {
   status?: Record<string, unknown>;
   /** file:document where it came from, for error messages */
   source: string;
+  /** The whole document as decoded (Services and EndpointSlices are parsed from it). */
+  document: Record<string, unknown>;
 }
 
 export class ManifestError extends Error {
@@ -55,6 +58,7 @@ export function parseManifests(text: string, file: string): Manifest[] {
       ...(isObject(value.spec) ? { spec: value.spec } : {}),
       ...(isObject(value.status) ? { status: value.status } : {}),
       source: where,
+      document: value,
     });
   }
   return out;

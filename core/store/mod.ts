@@ -2,6 +2,7 @@
 import type { HyphaConfig } from "../config/schema.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import type { State } from "../state/mod.ts";
+import { serviceOptions } from "../service/options.ts";
 import { LocalStore } from "./local_store.ts";
 import type { ClusterStore } from "./store.ts";
 
@@ -36,6 +37,7 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
       state: o.state,
       stateDir: o.stateDir,
       log: o.log,
+      services: serviceOptions(o.config.services),
     });
     etcd.startIdentityGc(store.etcd.identityGC);
     return etcd;
@@ -47,5 +49,6 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
     node: node.name,
     cluster: node.cluster,
     log: o.log,
+    services: serviceOptions(o.config.services),
   });
 }

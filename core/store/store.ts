@@ -73,6 +73,19 @@ export interface ClusterStore {
   deletePolicy(key: string): Promise<number | undefined>;
   /** The store revision the policies table reflects (compare with putPolicy's result). */
   readonly policyRevision: number;
+  /**
+   * Stores a Service manifest (create or replace; validated, with its allocations written in)
+   * together with the claims of its cluster IPs and node ports, atomically; claims it no longer
+   * holds are released. Throws ServiceClaimError (core/service/claims.ts) naming the holder
+   * when another service holds one. Resolves with the store revision.
+   */
+  putService(key: string, manifest: unknown): Promise<number>;
+  /** Removes a service and releases its claims; undefined when there was none. */
+  deleteService(key: string): Promise<number | undefined>;
+  /** The service manifest the store holds now (fresh, not the mirrored table), if any. */
+  storedService(key: string): Promise<unknown | undefined>;
+  putEndpointSlice(key: string, manifest: unknown): Promise<number>;
+  deleteEndpointSlice(key: string): Promise<number | undefined>;
   status(): StoreStatus;
   stop(): Promise<void>;
 }
