@@ -1,107 +1,35 @@
 /* bpf_lxc.c — tc programs on the host side of each pod's veth.
  *
- * from-container (tc ingress of the host-side veth: packets the pod sends): checks the source
- * address is the pod's own, tracks the connection, applies the pod's egress policy (and, for a
- * pod on this node, the destination's ingress policy), then forwards without the host stack where
- * it can: to a pod on this node with bpf_redirect_peer, to a pod on another node through the
- * VXLAN device (tunnel mode) or, with BPF host routing, a FIB lookup and redirect to the uplink
- * (native routing; without it the host stack forwards).
- * Everything else (the node itself, the world, ARP, IPv6 neighbour discovery) goes to the host
- * stack, which routes it; masquerading happens at the uplink (bpf_host.c).
- *
- * to-container (tc egress of the host-side veth): packets the host stack delivers to the pod
- * (from node processes, or when forwarding fell back to the stack) get the endpoint's ingress
- * stage. Packets redirected into the pod by the other programs never pass here.
- *
- * Until the agent has written hypha_config, both programs pass every packet unchanged.
+ * from-container (tc ingress of the host-side veth: packets the pod sends) and to-container
+ * (tc egress: packets the host stack delivers to the pod) run the stages of bpf/lib/lxc.h.
+ * From-container first offers the packet to a plugin through the HOOK_LXC_FROM slot (hooks.h):
+ * the load balancer takes over there when it runs. Packets redirected into the pod by the other
+ * programs never pass to-container. Until the agent has written hypha_config, both programs
+ * pass every packet unchanged.
  */
 #include "common.h"
 #include "drop.h"
 #include "parse.h"
 #include "counters.h"
 #include "config.h"
-#include "identity.h"
-#include "endpoint.h"
-#include "ipcache.h"
-#include "conntrack.h"
-#include "policy.h"
-#include "deliver.h"
-#include "forward.h"
-
-/* IPv6 link-local sources (fe80::/10) and multicast destinations (ff00::/8): neighbour and
- * router discovery, which the host stack answers. */
-__always_inline_hypha int ipv6_link_control(const struct hypha_tuple *t)
-{
-	__u32 s = bpf_ntohl(t->saddr[0]), d = bpf_ntohl(t->daddr[0]);
-	return t->family == 6 && ((s & 0xffc00000) == 0xfe800000 || (d >> 24) == 0xff);
-}
-
-__always_inline_hypha int from_container(struct __sk_buff *skb)
-{
-	struct node_config *cfg = enabled_config();
-	if (!cfg)
-		return TC_ACT_OK;
-
-	struct hypha_packet pkt = {};
-	struct hypha_tuple t;
-	int ret = parse_ip_flow(skb, &pkt, &t);
-	if (ret)
-		return ret == PARSE_NOT_IP ? TC_ACT_OK : ret;
-	if (ipv6_link_control(&t))
-		return TC_ACT_OK;
-
-	struct endpoint_info *src = lookup_endpoint(t.saddr, t.family);
-	if (!src || src->ifindex != skb->ifindex)
-		return -DROP_INVALID_SOURCE;
-	__u32 identity = src->identity, opener = 0;
-	int ct = ct_lookup(&t, CT_EGRESS, skb->len, &opener);
-	struct endpoint_info *dst = lookup_endpoint(t.daddr, t.family);
-	if (ct != CT_REPLY) {
-		__u32 peer = dst ? dst->identity : identity_of(t.daddr, t.family);
-		ret = policy_enforce(skb, src, CT_EGRESS, peer, &t);
-		if (ret)
-			return ret;
-		if (ct == CT_NEW)
-			ct_create(&t, CT_EGRESS, skb->len, identity);
-	}
-	if (dst)
-		return deliver_local(skb, &t, dst, identity, DELIVER_REDIRECT | DELIVER_DEC_TTL);
-
-	struct ipcache_value *info = ipcache_lookup(t.daddr, t.family);
-	if (info && info->tunnel_ipv4) {
-		if (cfg->flags & CONFIG_F_TUNNEL)
-			return encap_to_node(skb, cfg, info->tunnel_ipv4, identity);
-		if (cfg->flags & CONFIG_F_HOST_ROUTING)
-			return fib_redirect(skb, &t);
-	}
-	return TC_ACT_OK;
-}
-
-__always_inline_hypha int to_container(struct __sk_buff *skb)
-{
-	if (!enabled_config())
-		return TC_ACT_OK;
-
-	struct hypha_packet pkt = {};
-	struct hypha_tuple t;
-	int ret = parse_ip_flow(skb, &pkt, &t);
-	if (ret)
-		return ret == PARSE_NOT_IP ? TC_ACT_OK : ret;
-	struct endpoint_info *ep = lookup_endpoint(t.daddr, t.family);
-	if (!ep)
-		return TC_ACT_OK;
-	return deliver_local(skb, &t, ep, identity_of(t.saddr, t.family), 0);
-}
+#include "hooks.h"
+#include "lxc.h"
 
 SEC("tc")
 int hypha_lxc_from_container(struct __sk_buff *skb)
 {
-	return stage_verdict(skb, from_container(skb), HYPHA_DIR_INGRESS);
+	struct node_config *cfg = enabled_config();
+	if (!cfg)
+		return TC_ACT_OK;
+	hook_tail_call(skb, HOOK_LXC_FROM);
+	return stage_verdict(skb, from_container(skb, cfg), HYPHA_DIR_INGRESS);
 }
 
 SEC("tc")
 int hypha_lxc_to_container(struct __sk_buff *skb)
 {
+	if (!enabled_config())
+		return TC_ACT_OK;
 	return stage_verdict(skb, to_container(skb), HYPHA_DIR_EGRESS);
 }
 

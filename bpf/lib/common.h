@@ -27,7 +27,8 @@ enum hypha_direction {
 	HYPHA_DIR_EGRESS = 1,
 };
 
-/* Stages return CTX_CONTINUE to hand the packet to the next stage. */
-#define CTX_CONTINUE 0
+/* A stage that does not own the packet returns STAGE_NEXT to hand it to the next stage (a value
+ * no TC verdict and no -DROP_* reason takes). */
+#define STAGE_NEXT 0x7ffffff0
 
 #endif /* HYPHA_COMMON_H */

@@ -5,7 +5,8 @@
  *
  * Consumers (keep this list current):
  *   - bpf/lib/counters.h       counts drops per (ifindex, direction, reason)
- *   - bpf/bpf_lxc.c, bpf/bpf_host.c, bpf/bpf_overlay.c  return them from forwarding stages
+ *   - bpf/bpf_lxc.c, bpf/bpf_host.c, bpf/bpf_overlay.c, bpf/bpf_lb.c  return them from
+ *     forwarding stages (bpf/lib/host.h, lxc.h, overlay.h, lb_stage.h)
  *   - scripts/gen_codecs.ts    generates core/bpf/generated/drop_reasons.ts from this enum's BTF
  *   - core/datapath/host.ts    names reasons in counters, the API and /metrics
  */
@@ -27,6 +28,8 @@ enum hypha_drop_reason {
 	DROP_NAT_NO_PORT = 141,    /* masquerade found no free port for the flow */
 	DROP_NO_TUNNEL_ENDPOINT = 142, /* tunnel mode, but no node owns the destination */
 	DROP_POLICY_AUDIT = 143,   /* not a drop: policy would deny, passed in audit mode */
+	DROP_LB_SOURCE_RANGE = 144, /* a source outside a service's loadBalancerSourceRanges */
+	DROP_LB_REJECTED = 145,    /* a service without backends refused the connection (RST/ICMP) */
 };
 
 /* Keeps the enum in the object's BTF even when no program references every value. */

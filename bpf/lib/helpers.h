@@ -1,6 +1,7 @@
 /* helpers.h — the kernel helpers the datapath calls that a unit test needs to observe or fake.
  *
- * Contract: datapath code calls hypha_redirect(), hypha_redirect_peer(), hypha_fib_lookup(),
+ * Contract: datapath code calls hypha_redirect(), hypha_redirect_peer(), hypha_redirect_neigh(),
+ * hypha_fib_lookup(),
  * hypha_set_tunnel_key(), hypha_get_tunnel_key() and hypha_now() instead of the raw helpers.
  * A test #defines any of them before including the entry file (as Cilium's tests do) to record
  * the redirect target, fake a FIB result or a tunnel key, or pin the clock.
@@ -18,6 +19,11 @@
  * and a second pass through the backlog queue (kernel >= 5.10). */
 #ifndef hypha_redirect_peer
 #define hypha_redirect_peer(ifindex, flags) bpf_redirect_peer(ifindex, flags)
+#endif
+
+/* Redirects to a device's egress, resolving the next hop's MAC (kernel >= 5.10). */
+#ifndef hypha_redirect_neigh
+#define hypha_redirect_neigh(ifindex) bpf_redirect_neigh(ifindex, NULL, 0, 0)
 #endif
 
 #ifndef hypha_fib_lookup

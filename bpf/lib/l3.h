@@ -21,6 +21,8 @@
 #define IPV4_SADDR_OFF (ETH_HLEN_HYPHA + offsetof(struct iphdr, saddr))
 #define IPV4_DADDR_OFF (ETH_HLEN_HYPHA + offsetof(struct iphdr, daddr))
 #define IPV6_HOPLIMIT_OFF (ETH_HLEN_HYPHA + offsetof(struct ipv6hdr, hop_limit))
+#define IPV6_SADDR_OFF (ETH_HLEN_HYPHA + offsetof(struct ipv6hdr, saddr))
+#define IPV6_DADDR_OFF (ETH_HLEN_HYPHA + offsetof(struct ipv6hdr, daddr))
 
 __always_inline_hypha int rewrite_macs(struct __sk_buff *skb, const __u8 *dst, const __u8 *src)
 {
@@ -58,6 +60,7 @@ __always_inline_hypha __u32 l4_csum_off(__u8 proto, __u32 l4_off)
 	case IPPROTO_UDP:
 		return l4_off + 6;
 	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		return l4_off + 2;
 	}
 	return 0;
@@ -81,6 +84,39 @@ __always_inline_hypha int rewrite_ipv4_addr(struct __sk_buff *skb, __u32 addr_of
 	if (bpf_skb_store_bytes(skb, addr_off, &new, sizeof(new), 0))
 		return -DROP_INVALID_PACKET;
 	return 0;
+}
+
+/* Replaces the IPv6 address at `addr_off` (source or destination), fixing the L4 checksum,
+ * whose pseudo-header covers it (TCP, UDP and ICMPv6). IPv6 has no header checksum. */
+__always_inline_hypha int rewrite_ipv6_addr(struct __sk_buff *skb, __u32 addr_off, __u8 proto,
+					    __u32 l4_off, const __u32 old[4], const __u32 new[4])
+{
+	__u32 csum_off = l4_csum_off(proto, l4_off);
+	if (csum_off) {
+		__u32 from[4] = { old[0], old[1], old[2], old[3] };
+		__u32 to[4] = { new[0], new[1], new[2], new[3] };
+		__s64 diff = bpf_csum_diff(from, 16, to, 16, 0);
+		__u64 flags = BPF_F_PSEUDO_HDR;
+		if (proto == IPPROTO_UDP)
+			flags |= BPF_F_MARK_MANGLED_0;
+		if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, flags))
+			return -DROP_INVALID_PACKET;
+	}
+	__u32 value[4] = { new[0], new[1], new[2], new[3] };
+	if (bpf_skb_store_bytes(skb, addr_off, value, 16, 0))
+		return -DROP_INVALID_PACKET;
+	return 0;
+}
+
+/* Replaces the source (`dest` 0) or destination address of an IPv4 or IPv6 packet. */
+__always_inline_hypha int rewrite_addr(struct __sk_buff *skb, __u8 family, int dest, __u8 proto,
+				       __u32 l4_off, const __u32 old[4], const __u32 new[4])
+{
+	if (family == 4)
+		return rewrite_ipv4_addr(skb, dest ? IPV4_DADDR_OFF : IPV4_SADDR_OFF, proto, l4_off,
+					 old[0], new[0]);
+	return rewrite_ipv6_addr(skb, dest ? IPV6_DADDR_OFF : IPV6_SADDR_OFF, proto, l4_off, old,
+				 new);
 }
 
 /* Replaces a 16-bit L4 field at `off` (a TCP/UDP port, or the ICMP echo id), fixing the L4

@@ -1,13 +1,14 @@
-/* nat.h — masquerading: pod traffic that leaves the cluster is SNATed to the node's IPv4
- * address at the uplink, and the replies are translated back.
+/* nat.h — source translation to the node's address: masquerading (pod traffic that leaves the
+ * cluster is SNATed to the node's IPv4 address at the uplink) and the load balancer's SNAT of
+ * requests it sends to remote backends (IPv4 and IPv6); the replies are translated back.
  *
  * Contract: each translated flow has two entries in hypha_snat, created together: the egress
  * entry (the pod's original tuple, CT_EGRESS) holds the node address and port it was given;
  * the ingress entry (the reply tuple as it arrives from outside, CT_INGRESS) holds the pod's
  * address and port. Ports come from [nat_port_min, nat_port_max] of hypha_config, outside the
  * kernel's ephemeral range by default so they never collide with the node's own sockets. The
- * ICMP echo id is translated like a port. IPv4 only (IPv6 pod addresses are expected to be
- * routable). Entries expire like conntrack entries and the agent garbage-collects them.
+ * ICMP echo id is translated like a port. Masquerade is IPv4 only (IPv6 pod addresses are
+ * expected to be routable). Entries expire like conntrack entries and the agent garbage-collects them.
  */
 #ifndef HYPHA_NAT_H
 #define HYPHA_NAT_H
@@ -60,7 +61,24 @@ __always_inline_hypha int nat_translatable(const struct hypha_tuple *t)
 				  (t->proto == IPPROTO_ICMP && t->sport));
 }
 
-/* Finds or creates the translation of an outgoing flow; returns 0 and fills `out`. */
+/* The node's address of a family, as map words. */
+__always_inline_hypha void node_address(const struct node_config *cfg, __u8 family, __u32 out[4])
+{
+	if (family == 4) {
+		out[0] = cfg->node_ipv4;
+		out[1] = 0;
+		out[2] = 0;
+		out[3] = 0;
+		return;
+	}
+	out[0] = cfg->node_ipv6[0];
+	out[1] = cfg->node_ipv6[1];
+	out[2] = cfg->node_ipv6[2];
+	out[3] = cfg->node_ipv6[3];
+}
+
+/* Finds or creates the translation of an outgoing flow to the node address of its family;
+ * returns 0 and fills `out`. Masquerade uses it for IPv4, the load balancer for both. */
 __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 						const struct node_config *cfg,
 						struct nat_entry *out)
@@ -79,6 +97,10 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	__u16 min = cfg->nat_port_min, max = cfg->nat_port_max;
 	if (!min || max < min)
 		return -DROP_NAT_NO_PORT;
+	__u32 node[4];
+	node_address(cfg, t->family, node);
+	if (!node[0] && !node[1] && !node[2] && !node[3])
+		return -DROP_NAT_NO_PORT; /* no address of this family to translate to */
 	__u32 span = (__u32)max - min + 1;
 	__u16 orig = bpf_ntohs(t->sport);
 	struct nat_entry reverse = { .to_port = t->sport, .expires = now + CT_LIFETIME_SYN * NS_PER_SEC };
@@ -86,11 +108,11 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	struct ct_key rkey = {
 		.sport = t->dport,
 		.proto = t->proto,
-		.family = 4,
+		.family = t->family,
 		.dir = CT_INGRESS,
 	};
 	__builtin_memcpy(rkey.saddr, t->daddr, 16);
-	rkey.daddr[0] = cfg->node_ipv4;
+	__builtin_memcpy(rkey.daddr, node, 16);
 
 	__u16 port = 0;
 	for (int i = 0; i < NAT_PORT_TRIES; i++) {
@@ -109,7 +131,7 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 		return -DROP_NAT_NO_PORT;
 
 	struct nat_entry forward = { .to_port = bpf_htons(port), .expires = reverse.expires };
-	forward.to_addr[0] = cfg->node_ipv4;
+	__builtin_memcpy(forward.to_addr, node, 16);
 	if (bpf_map_update_elem(&hypha_snat, &key, &forward, BPF_ANY)) {
 		bpf_map_delete_elem(&hypha_snat, &rkey);
 		return -DROP_MAP_FULL;
@@ -118,28 +140,38 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	return 0;
 }
 
-/* SNATs an outgoing IPv4 packet of a local pod to the node address. */
-__always_inline_hypha int snat_v4(struct __sk_buff *skb, const struct hypha_packet *pkt,
-				  const struct hypha_tuple *t, const struct node_config *cfg)
+/* SNATs an outgoing packet to the node address of its family and updates `t` to the
+ * translated tuple. Masquerade calls it for IPv4 pod traffic leaving the cluster. */
+__always_inline_hypha int snat_xlate(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				     struct hypha_tuple *t, const struct node_config *cfg)
 {
 	struct nat_entry to;
 	int ret = snat_lookup_or_create(t, cfg, &to);
 	if (ret)
 		return ret;
-	ret = rewrite_ipv4_addr(skb, IPV4_SADDR_OFF, t->proto, pkt->l4_off, t->saddr[0],
-				to.to_addr[0]);
+	ret = rewrite_addr(skb, t->family, 0, t->proto, pkt->l4_off, t->saddr, to.to_addr);
 	if (ret)
 		return ret;
 	if (to.to_port != t->sport)
 		ret = rewrite_l4_port(skb, port_off(t, pkt->l4_off, 0), t->proto, pkt->l4_off,
 				      t->sport, to.to_port);
+	__builtin_memcpy(t->saddr, to.to_addr, 16);
+	t->sport = to.to_port;
 	return ret;
 }
 
-/* Translates a reply arriving for the node address back to the pod. Returns 1 when the packet
- * was translated (and updates `t` to the pod's tuple), 0 when it is not a masqueraded flow. */
-__always_inline_hypha int rev_snat_v4(struct __sk_buff *skb, const struct hypha_packet *pkt,
-				      struct hypha_tuple *t)
+__always_inline_hypha int snat_v4(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				  const struct hypha_tuple *t, const struct node_config *cfg)
+{
+	struct hypha_tuple copy = *t;
+	return snat_xlate(skb, pkt, &copy, cfg);
+}
+
+/* Translates a reply arriving for the node address back to the flow's original source.
+ * Returns 1 when the packet was translated (and updates `t` to the original tuple), 0 when it
+ * is not a translated flow. */
+__always_inline_hypha int rev_snat(struct __sk_buff *skb, const struct hypha_packet *pkt,
+				   struct hypha_tuple *t)
 {
 	struct ct_key key;
 	ct_key_from(&key, t, CT_INGRESS, 0);
@@ -147,10 +179,9 @@ __always_inline_hypha int rev_snat_v4(struct __sk_buff *skb, const struct hypha_
 	if (!e)
 		return 0;
 	nat_refresh(e, t, hypha_now());
-	__u32 to_addr = e->to_addr[0];
+	__u32 to_addr[4] = { e->to_addr[0], e->to_addr[1], e->to_addr[2], e->to_addr[3] };
 	__u16 to_port = e->to_port;
-	int ret = rewrite_ipv4_addr(skb, IPV4_DADDR_OFF, t->proto, pkt->l4_off, t->daddr[0],
-				    to_addr);
+	int ret = rewrite_addr(skb, t->family, 1, t->proto, pkt->l4_off, t->daddr, to_addr);
 	if (ret)
 		return ret;
 	/* ICMP: the echo id sits at the same offset in requests and replies */
@@ -160,11 +191,25 @@ __always_inline_hypha int rev_snat_v4(struct __sk_buff *skb, const struct hypha_
 		if (ret)
 			return ret;
 	}
-	t->daddr[0] = to_addr;
+	__builtin_memcpy(t->daddr, to_addr, 16);
 	t->dport = to_port;
 	if (t->proto == IPPROTO_ICMP)
 		t->sport = to_port;
 	return 1;
+}
+
+/* Whether a packet addressed to the node may be the reply of a flow SNATed to it: TCP, UDP or
+ * an ICMP echo, to the node address of its family. */
+__always_inline_hypha int snat_reply_candidate(const struct hypha_tuple *t,
+					       const struct node_config *cfg)
+{
+	if (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP &&
+	    !(t->proto == IPPROTO_ICMP && t->sport))
+		return 0;
+	__u32 node[4];
+	node_address(cfg, t->family, node);
+	return t->daddr[0] == node[0] && t->daddr[1] == node[1] && t->daddr[2] == node[2] &&
+	       t->daddr[3] == node[3] && (node[0] | node[1] | node[2] | node[3]);
 }
 
 #endif /* HYPHA_NAT_H */

@@ -54,10 +54,16 @@ const libbpfSymbols = {
   },
   bpf_map_delete_batch: { parameters: ["i32", "buffer", "buffer", "buffer"], result: "i32" },
 
+  bpf_map_create: {
+    parameters: ["u32", "buffer", "u32", "u32", "u32", "buffer"],
+    result: "i32",
+  },
+
   bpf_obj_pin: { parameters: ["i32", "buffer"], result: "i32" },
   bpf_obj_get: { parameters: ["buffer"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+  bpf_map_get_fd_by_id: { parameters: ["u32"], result: "i32" },
   bpf_prog_load: {
     parameters: ["u32", "buffer", "buffer", "buffer", "usize", "pointer"],
     result: "i32",

@@ -123,6 +123,39 @@ export class BpfMap<K, V> implements Disposable {
     this.#valueView = new DataView(this.#valueBuf.buffer);
   }
 
+  /**
+   * Creates a map that no object declares (e.g. an inner map of a map-in-map), owned by this
+   * handle: it lives while an fd or a reference (an outer map's entry) holds it.
+   */
+  static create<K, V>(
+    spec: { type: number; name: string; maxEntries: number; flags?: number },
+    key: Codec<K>,
+    value: Codec<V>,
+  ): BpfMap<K, V> {
+    // struct bpf_map_create_opts (libbpf 1.1): sz @0, ..., map_flags @28; 48 bytes.
+    const opts = new Uint8Array(48);
+    const d = new DataView(opts.buffer);
+    d.setBigUint64(0, 48n, true);
+    d.setUint32(28, spec.flags ?? 0, true);
+    const fd = lib().bpf.bpf_map_create(
+      spec.type,
+      cstr(spec.name.slice(0, 15)),
+      key.size,
+      value.size,
+      spec.maxEntries,
+      opts,
+    );
+    if (fd < 0) throw bpfError(`creating map "${spec.name}"`, fd);
+    return new BpfMap(fd, key, value);
+  }
+
+  /** Opens a map by its kernel id (e.g. the inner map an outer map-in-map entry holds). */
+  static openById<K, V>(id: number, key: Codec<K>, value: Codec<V>): BpfMap<K, V> {
+    const fd = lib().bpf.bpf_map_get_fd_by_id(id);
+    if (fd < 0) throw bpfError(`opening map id ${id}`, fd);
+    return new BpfMap(fd, key, value);
+  }
+
   /** Opens a map pinned in bpffs. */
   static openPinned<K, V>(path: string, key: Codec<K>, value: Codec<V>): BpfMap<K, V> {
     const fd = lib().bpf.bpf_obj_get(cstr(path));

@@ -118,12 +118,14 @@ export class BpfObject implements Disposable {
   /**
    * Before load(): every (non-internal) map is pinned as `<dir>/<name>`, or reuses the map already
    * pinned there. A pinned map whose layout differs is refused with PinnedMapMismatchError.
+   * `only` limits it to some maps (an object that shares core's maps and owns others pins the
+   * two sets in two directories).
    */
-  pinMaps(dir: string): void {
+  pinMaps(dir: string, only: (name: string) => boolean = () => true): void {
     if (this.#loaded) throw new BpfError(`pinning maps of "${this.name}"`, 22, "already loaded");
     const b = lib().bpf;
     for (const [p, name] of this.#mapPtrs()) {
-      if (b.bpf_map__is_internal(p)) continue;
+      if (b.bpf_map__is_internal(p) || !only(name)) continue;
       const path = join(dir, name);
       if (existsSync(path)) checkPinnedLayout(path, p);
       const ret = b.bpf_map__set_pin_path(p, cstr(path));

@@ -6,8 +6,11 @@ import { bpfObjectBytes } from "../assets.ts";
 import {
   BpfMap,
   BpfObject,
+  type BpfProgram,
   codec,
   possibleCpus,
+  programInfoByFd,
+  programInfoById,
   type TcDirection,
   type TcMode,
 } from "../bpf/mod.ts";
@@ -65,6 +68,8 @@ export class HostDatapath implements Disposable {
   readonly #devices: BpfMap<number, DeviceInfo>;
   readonly #counters: BpfMap<IfcounterKey, IfcounterValue[]>;
   readonly #drops: BpfMap<IfdropKey, bigint[]>;
+  /** hypha_hooks: slot -> program (written as an fd, read back as the program id). */
+  readonly #hooks: BpfMap<number, number>;
   readonly #attachments: TcAttachments;
   readonly #dirs: HostDirs;
   readonly clusterMaps: ClusterMaps;
@@ -86,8 +91,33 @@ export class HostDatapath implements Disposable {
       m.hypha_ifdrops.key,
       codec.perCpu(m.hypha_ifdrops.value, cpus),
     );
+    this.#hooks = obj.map("hypha_hooks", codec.u32, codec.u32);
     this.#attachments = new TcAttachments(dirs, mode);
     this.clusterMaps = new ClusterMaps(obj, dirs.mapsDir);
+  }
+
+  /**
+   * Puts a plugin's program into a hook slot of core's programs (bpf/lib/hooks.h), or empties
+   * it. A slot that already holds a program with the same tag (the same instructions, e.g. after
+   * an agent restart) is left alone. Returns whether the slot changed.
+   */
+  setHook(slot: number, program: BpfProgram | null): boolean {
+    const current = this.#hooks.lookup(slot);
+    if (!program) return current !== undefined && this.#hooks.delete(slot);
+    if (current !== undefined) {
+      try {
+        if (programInfoById(current).tag === programInfoByFd(program.fd).tag) return false;
+      } catch {
+        // the old program is gone: replace it
+      }
+    }
+    this.#hooks.update(slot, program.fd);
+    return true;
+  }
+
+  /** Program ids in the hook slots (for status). */
+  hooks(): Array<{ slot: number; programId: number }> {
+    return [...this.#hooks.entries()].map(([slot, programId]) => ({ slot, programId }));
   }
 
   /** Opens and loads bpf_host.o, reusing the maps pinned in `dirs.mapsDir`. */
@@ -184,6 +214,7 @@ export class HostDatapath implements Disposable {
       ["hypha_devices", this.#devices as BpfMap<unknown, unknown>],
       ["hypha_ifcounters", this.#counters as BpfMap<unknown, unknown>],
       ["hypha_ifdrops", this.#drops as BpfMap<unknown, unknown>],
+      ["hypha_hooks", this.#hooks as BpfMap<unknown, unknown>],
     ];
     return [
       ...maps.map(([name, map]) => ownedMap(name, map, join(this.#dirs.mapsDir, name))),
@@ -195,6 +226,7 @@ export class HostDatapath implements Disposable {
     this.#devices.close();
     this.#counters.close();
     this.#drops.close();
+    this.#hooks.close();
     this.clusterMaps.close();
     this.#obj.close(); // programs stay alive through their pinned links
   }

@@ -5,7 +5,15 @@ import type { Hono } from "hono";
 import type { Metrics } from "../metrics/registry.ts";
 import type { StateView } from "../state/mod.ts";
 import type { Hooks } from "./hooks.ts";
-import type { Health, Logger, MapRegistry, Plugin, PluginContext } from "./plugin.ts";
+import type {
+  Health,
+  Logger,
+  MapRegistry,
+  Plugin,
+  PluginContext,
+  PluginDatapath,
+  StopReason,
+} from "./plugin.ts";
 
 export type PluginState = "stopped" | "starting" | "running" | "failed" | "stopping";
 
@@ -22,6 +30,11 @@ export interface PluginStatus {
 
 export interface HostServices {
   node: string;
+  cluster?: string;
+  /** Resolves when the state tables reflect the cluster store (default: at once). */
+  synced?: Promise<void>;
+  /** The plugin's view of the datapath, by plugin id (undefined without pod networking). */
+  datapath?: (id: string) => PluginDatapath | undefined;
   hooks: Hooks;
   state: StateView;
   maps: MapRegistry;
@@ -157,7 +170,7 @@ export class PluginHost {
   }
 
   async #unwind(started: string[]): Promise<void> {
-    for (const id of [...started].reverse()) await this.#stop(this.#slot(id));
+    for (const id of [...started].reverse()) await this.#stop(this.#slot(id), "disable");
   }
 
   async #start(slot: Slot, cfg: { enabled: boolean }): Promise<void> {
@@ -174,7 +187,10 @@ export class PluginHost {
     const ctx: PluginContext<unknown> = {
       id,
       node: this.#services.node,
+      cluster: this.#services.cluster ?? "default",
       config: pluginConfig,
+      synced: this.#services.synced ?? Promise.resolve(),
+      datapath: this.#services.datapath?.(id),
       hooks: {
         on: (event, fn) => this.#services.hooks.on(event, id, fn),
         emit: (event, payload) => this.#services.hooks.emit(event, payload),
@@ -202,12 +218,12 @@ export class PluginHost {
     }
   }
 
-  async #stop(slot: Slot): Promise<void> {
+  async #stop(slot: Slot, reason: StopReason): Promise<void> {
     if (slot.state !== "running" && slot.state !== "starting") return;
     this.#setState(slot, "stopping", slot.health);
     let error: unknown;
     try {
-      await slot.plugin.stop();
+      await slot.plugin.stop(reason);
     } catch (err) {
       error = err;
     }
@@ -238,7 +254,7 @@ export class PluginHost {
   /** Stops every running plugin, in reverse start order. */
   stopAll(): Promise<void> {
     return this.#serial(async () => {
-      for (const id of [...this.#order].reverse()) await this.#stop(this.#slot(id));
+      for (const id of [...this.#order].reverse()) await this.#stop(this.#slot(id), "shutdown");
     });
   }
 
@@ -279,7 +295,7 @@ export class PluginHost {
           "conflict",
         );
       }
-      await this.#stop(slot);
+      await this.#stop(slot, "disable");
       slot.enabled = false;
     });
   }

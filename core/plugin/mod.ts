@@ -15,7 +15,9 @@ export {
   type OwnedMap,
   type Plugin,
   type PluginContext,
+  type PluginDatapath,
   type PluginDefinition,
+  type StopReason,
 } from "./plugin.ts";
 export {
   type HostServices,

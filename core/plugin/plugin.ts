@@ -3,6 +3,7 @@
 // other) only via the PluginContext; they never import another plugin.
 import type { Hono } from "hono";
 import type { z } from "zod";
+import type { BpfProgram, TcMode } from "../bpf/mod.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { StateView } from "../state/mod.ts";
 import type { PluginHooks } from "./hooks.ts";
@@ -33,10 +34,40 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The node's datapath as a plugin extends it. Present only where pod networking runs (the
+ * shared maps and core's programs exist).
+ */
+export interface PluginDatapath {
+  /** Where core pins the maps every datapath object shares (BpfObject.pinMaps with a filter). */
+  readonly sharedMapsDir: string;
+  /** A bpffs directory for this plugin's own pins (maps, links); gone with `hypha cleanup`. */
+  readonly pinDir: string;
+  /** A state directory for this plugin's files. */
+  readonly stateDir: string;
+  /** The node's uplinks (the devices core's host programs run on). */
+  readonly devices: readonly string[];
+  /** The cgroup v2 directory whose processes (pods and node processes) get socket hooks. */
+  readonly cgroupRoot: string;
+  readonly routing: "tunnel" | "native";
+  readonly attachMode: TcMode;
+  /**
+   * Puts `program` into core's hook slot (bpf/lib/hooks.h, core/bpf/generated/hooks.ts), or
+   * empties it with null. A slot already holding a program with the same instructions is left
+   * alone (a restarted agent writes nothing); returns whether the slot changed.
+   */
+  setHook(slot: number, program: BpfProgram | null): boolean;
+}
+
 export interface PluginContext<C> {
   readonly id: string;
   readonly node: string;
+  /** The cluster this node belongs to (node.cluster). */
+  readonly cluster: string;
   readonly config: C;
+  /** Resolves once the state tables reflect the cluster store (its first full sync). */
+  readonly synced: Promise<void>;
+  readonly datapath: PluginDatapath | undefined;
   readonly hooks: PluginHooks;
   readonly state: StateView;
   readonly maps: MapRegistry;
@@ -49,6 +80,13 @@ export interface PluginContext<C> {
   onDispose(fn: () => void | Promise<void>): void;
 }
 
+/**
+ * Why a plugin stops: "shutdown" (the agent stops or restarts: what the plugin put in the
+ * datapath stays and keeps forwarding, as core's does) or "disable" (switched off at runtime, or
+ * unwound after a failed start: it removes its programs and maps).
+ */
+export type StopReason = "shutdown" | "disable";
+
 export interface Plugin<C = unknown> {
   readonly id: string;
   readonly description: string;
@@ -56,7 +94,7 @@ export interface Plugin<C = unknown> {
   /** Other plugin ids that must run first. */
   readonly needs: readonly string[];
   start(ctx: PluginContext<C>): void | Promise<void>;
-  stop(): void | Promise<void>;
+  stop(reason: StopReason): void | Promise<void>;
 }
 
 export interface PluginDefinition<C> {
@@ -65,7 +103,7 @@ export interface PluginDefinition<C> {
   config: z.ZodType<C>;
   needs?: string[];
   start(ctx: PluginContext<C>): void | Promise<void>;
-  stop(): void | Promise<void>;
+  stop(reason: StopReason): void | Promise<void>;
 }
 
 const ID = /^[a-z][a-z0-9-]{0,31}$/;

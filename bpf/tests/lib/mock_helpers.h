@@ -13,6 +13,7 @@
 
 #define MOCK_REDIRECT 1
 #define MOCK_REDIRECT_PEER 2
+#define MOCK_REDIRECT_NEIGH 3
 
 struct mock_state {
 	/* recorded */
@@ -90,6 +91,7 @@ static __always_inline long mock_fib_lookup(struct bpf_fib_lookup *params)
 
 #define hypha_redirect(ifindex, flags) mock_redirect(ifindex, MOCK_REDIRECT)
 #define hypha_redirect_peer(ifindex, flags) mock_redirect(ifindex, MOCK_REDIRECT_PEER)
+#define hypha_redirect_neigh(ifindex) mock_redirect(ifindex, MOCK_REDIRECT_NEIGH)
 #define hypha_set_tunnel_key(skb, key, flags) mock_set_tunnel_key(key)
 #define hypha_get_tunnel_key(skb, key) mock_get_tunnel_key(key)
 #define hypha_fib_lookup(skb, params, flags) mock_fib_lookup(params)

@@ -16,6 +16,8 @@ export const DROP_REASONS: Readonly<Record<number, string>> = {
   141: "NAT_NO_PORT",
   142: "NO_TUNNEL_ENDPOINT",
   143: "POLICY_AUDIT",
+  144: "LB_SOURCE_RANGE",
+  145: "LB_REJECTED",
 };
 
 /** The name of a drop reason code, or `UNKNOWN_<code>` for a code this build does not know. */

@@ -65,60 +65,6 @@ export const nodeConfig: Codec<NodeConfig> = struct<NodeConfig>(32, {
   node_ipv6: [16, array(u32, 4)],
 });
 
-/** struct endpoint_key (20 bytes) */
-export interface EndpointKey {
-  addr: number[];
-  family: number;
-}
-export const endpointKey: Codec<EndpointKey> = struct<EndpointKey>(20, {
-  addr: [0, array(u32, 4)],
-  family: [16, u8],
-});
-
-/** struct endpoint_info (32 bytes) */
-export interface EndpointInfo {
-  ifindex: number;
-  id: number;
-  identity: number;
-  flags: number;
-  mac: Uint8Array;
-  node_mac: Uint8Array;
-  policy_generation: number;
-}
-export const endpointInfo: Codec<EndpointInfo> = struct<EndpointInfo>(32, {
-  ifindex: [0, u32],
-  id: [4, u32],
-  identity: [8, u32],
-  flags: [12, u32],
-  mac: [16, bytes(6)],
-  node_mac: [22, bytes(6)],
-  policy_generation: [28, u8],
-});
-
-/** struct ipcache_key (24 bytes) */
-export interface IpcacheKey {
-  prefixlen: number;
-  family: number;
-  addr: number[];
-}
-export const ipcacheKey: Codec<IpcacheKey> = struct<IpcacheKey>(24, {
-  prefixlen: [0, u32],
-  family: [4, u8],
-  addr: [8, array(u32, 4)],
-});
-
-/** struct ipcache_value (16 bytes) */
-export interface IpcacheValue {
-  identity: number;
-  tunnel_ipv4: number;
-  flags: number;
-}
-export const ipcacheValue: Codec<IpcacheValue> = struct<IpcacheValue>(16, {
-  identity: [0, u32],
-  tunnel_ipv4: [4, u32],
-  flags: [8, u32],
-});
-
 /** struct ct_key (40 bytes) */
 export interface CtKey {
   saddr: number[];
@@ -161,16 +107,34 @@ export const ctEntry: Codec<CtEntry> = struct<CtEntry>(48, {
   tcp_flags: [46, u8],
 });
 
-/** struct nat_entry (32 bytes) */
-export interface NatEntry {
-  to_addr: number[];
-  to_port: number;
-  expires: bigint;
+/** struct endpoint_key (20 bytes) */
+export interface EndpointKey {
+  addr: number[];
+  family: number;
 }
-export const natEntry: Codec<NatEntry> = struct<NatEntry>(32, {
-  to_addr: [0, array(u32, 4)],
-  to_port: [16, u16],
-  expires: [24, u64],
+export const endpointKey: Codec<EndpointKey> = struct<EndpointKey>(20, {
+  addr: [0, array(u32, 4)],
+  family: [16, u8],
+});
+
+/** struct endpoint_info (32 bytes) */
+export interface EndpointInfo {
+  ifindex: number;
+  id: number;
+  identity: number;
+  flags: number;
+  mac: Uint8Array;
+  node_mac: Uint8Array;
+  policy_generation: number;
+}
+export const endpointInfo: Codec<EndpointInfo> = struct<EndpointInfo>(32, {
+  ifindex: [0, u32],
+  id: [4, u32],
+  identity: [8, u32],
+  flags: [12, u32],
+  mac: [16, bytes(6)],
+  node_mac: [22, bytes(6)],
+  policy_generation: [28, u8],
 });
 
 /** struct policy_key (16 bytes) */
@@ -205,6 +169,42 @@ export const policyEntry: Codec<PolicyEntry> = struct<PolicyEntry>(24, {
   rule: [4, u32],
   packets: [8, u64],
   bytes: [16, u64],
+});
+
+/** struct ipcache_key (24 bytes) */
+export interface IpcacheKey {
+  prefixlen: number;
+  family: number;
+  addr: number[];
+}
+export const ipcacheKey: Codec<IpcacheKey> = struct<IpcacheKey>(24, {
+  prefixlen: [0, u32],
+  family: [4, u8],
+  addr: [8, array(u32, 4)],
+});
+
+/** struct ipcache_value (16 bytes) */
+export interface IpcacheValue {
+  identity: number;
+  tunnel_ipv4: number;
+  flags: number;
+}
+export const ipcacheValue: Codec<IpcacheValue> = struct<IpcacheValue>(16, {
+  identity: [0, u32],
+  tunnel_ipv4: [4, u32],
+  flags: [8, u32],
+});
+
+/** struct nat_entry (32 bytes) */
+export interface NatEntry {
+  to_addr: number[];
+  to_port: number;
+  expires: bigint;
+}
+export const natEntry: Codec<NatEntry> = struct<NatEntry>(32, {
+  to_addr: [0, array(u32, 4)],
+  to_port: [16, u16],
+  expires: [24, u64],
 });
 
 /** The maps of bpf/bpf_host.c, with their layout and codecs. */
@@ -245,23 +245,14 @@ export const MAPS = {
     key: u32,
     value: nodeConfig,
   },
-  hypha_endpoints: {
-    type: "hash",
+  hypha_hooks: {
+    type: "prog_array",
     perCpu: false,
-    keySize: 20,
-    valueSize: 32,
-    maxEntries: 16384,
-    key: endpointKey,
-    value: endpointInfo,
-  },
-  hypha_ipcache: {
-    type: "lpm_trie",
-    perCpu: false,
-    keySize: 24,
-    valueSize: 16,
-    maxEntries: 131072,
-    key: ipcacheKey,
-    value: ipcacheValue,
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 8,
+    key: u32,
+    value: u32,
   },
   hypha_ct: {
     type: "lru_hash",
@@ -272,14 +263,14 @@ export const MAPS = {
     key: ctKey,
     value: ctEntry,
   },
-  hypha_snat: {
-    type: "lru_hash",
+  hypha_endpoints: {
+    type: "hash",
     perCpu: false,
-    keySize: 40,
+    keySize: 20,
     valueSize: 32,
-    maxEntries: 131072,
-    key: ctKey,
-    value: natEntry,
+    maxEntries: 16384,
+    key: endpointKey,
+    value: endpointInfo,
   },
   hypha_policy: {
     type: "lpm_trie",
@@ -289,5 +280,23 @@ export const MAPS = {
     maxEntries: 65536,
     key: policyKey,
     value: policyEntry,
+  },
+  hypha_ipcache: {
+    type: "lpm_trie",
+    perCpu: false,
+    keySize: 24,
+    valueSize: 16,
+    maxEntries: 131072,
+    key: ipcacheKey,
+    value: ipcacheValue,
+  },
+  hypha_snat: {
+    type: "lru_hash",
+    perCpu: false,
+    keySize: 40,
+    valueSize: 32,
+    maxEntries: 131072,
+    key: ctKey,
+    value: natEntry,
   },
 } as const;
