@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 iputils-ping gcc libc6-dev make procps
-  util-linux etcd-server etcd-client iperf3 containernetworking-plugins)
+  util-linux etcd-server etcd-client iperf3 containernetworking-plugins iptables nftables
+  ethtool)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -19,7 +19,7 @@ import type {
   NodeRow,
   NodeStatus,
 } from "../api/backend.ts";
-import { linkWriteCount, mapWriteCount, probeFeatures } from "../bpf/mod.ts";
+import { cgroupV2Mount, linkWriteCount, mapWriteCount, probeFeatures } from "../bpf/mod.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import { ConfigError, describeConfig, loadConfig, type LoadedConfig } from "../config/mod.ts";
 import { HostDatapath, type HostReconcile } from "../datapath/host.ts";
@@ -30,12 +30,14 @@ import {
   type Logger,
   type OwnedMap,
   type Plugin,
+  type PluginDatapath,
   PluginHost,
   type PluginStatus,
 } from "../plugin/mod.ts";
 import { PLUGINS } from "../plugins_registry.ts";
 import { createState, type State } from "../state/mod.ts";
 import { VERSION } from "../version.ts";
+import { join } from "node:path";
 import { ensureBpffs } from "./bpffs.ts";
 import { selectDevices } from "./devices.ts";
 import { derivePaths, type NodePaths } from "./paths.ts";
@@ -43,6 +45,8 @@ import { registerAgentMetrics } from "./metrics.ts";
 import { registerNetworkMetrics } from "./network_metrics.ts";
 import { Networking } from "./networking.ts";
 import { validatePolicyText } from "./policy_api.ts";
+import { validateServiceText } from "./service_api.ts";
+import { serviceOptions } from "../service/options.ts";
 
 export interface AgentOptions {
   node?: string;
@@ -163,9 +167,14 @@ export class Agent implements AdminBackend {
     const ownedMaps = new Map<string, { owner: string; map: OwnedMap }>();
     const metrics = new Metrics(); // shared with plugins: their metrics appear in /metrics
     const state: State = createState();
+    const synced = Promise.withResolvers<void>();
     try {
       const host = new PluginHost(plugins, {
         node: config.node.name,
+        cluster: config.node.cluster,
+        synced: synced.promise,
+        datapath: (id) =>
+          agent && agent.#networking ? pluginDatapath(id, config, paths, datapath) : undefined,
         hooks,
         state,
         maps: {
@@ -214,6 +223,7 @@ export class Agent implements AdminBackend {
       const ready = agent;
       agent.whenReady = (async () => {
         await ready.#networking?.bringUp();
+        synced.resolve();
         ready.#ready = true;
         await hooks.emit("nodeReady", { node: config.node.name });
         log.info("ready", {
@@ -396,6 +406,18 @@ export class Agent implements AdminBackend {
     return this.#net().tracePolicy(q);
   }
 
+  applyServices(text: string): Promise<Record<string, unknown>> {
+    return this.#net().applyServices(text);
+  }
+
+  deleteServices(text: string): Promise<Record<string, unknown>> {
+    return this.#net().deleteServices(text);
+  }
+
+  validateServices(text: string): Array<{ path: string; message: string }> {
+    return validateServiceText(text, serviceOptions(this.#loaded.config.services));
+  }
+
   async cni(body: unknown): Promise<{ status: number; body: unknown }> {
     if (!this.#networking) {
       return {
@@ -408,6 +430,26 @@ export class Agent implements AdminBackend {
     }
     return await this.#networking.cni.handle(body);
   }
+}
+
+/** What a plugin sees of the node's datapath (pod networking runs). */
+function pluginDatapath(
+  id: string,
+  config: LoadedConfig["config"],
+  paths: NodePaths,
+  host: HostDatapath,
+): PluginDatapath {
+  const { devices } = selectDevices(config.datapath.devices);
+  return {
+    sharedMapsDir: paths.mapsDir,
+    pinDir: join(paths.pinDir, "plugins", id),
+    stateDir: join(paths.stateDir, "plugins", id),
+    devices: devices.map((d) => d.name),
+    cgroupRoot: config.datapath.cgroupRoot || cgroupV2Mount() || "",
+    routing: config.networking.routing,
+    attachMode: config.datapath.attachMode,
+    setHook: (slot, program) => host.setHook(slot, program),
+  };
 }
 
 async function tcpListener(

@@ -1,6 +1,7 @@
 // The network configuration a runtime streams on stdin (the spec's "execution configuration"):
 // the CNI fields the spec defines, plus hypha's own fields. Unknown fields are kept untouched
 // (the spec lets runtimes and conventions add keys); hypha's fields are checked strictly.
+import { parsePortMappings } from "./port_mappings.ts";
 import { CniError, CniErrorCode, invalidField } from "./errors.ts";
 import type { CniCommand } from "./env.ts";
 import { checkArgsLabels, checkLabelMap } from "./labels.ts";
@@ -37,7 +38,12 @@ export interface NetConf {
   /** MTU of the pod interface, 576-65535. */
   mtu?: number;
   labels?: Record<string, string>;
-  runtimeConfig?: { labels?: Record<string, string>; [key: string]: unknown };
+  runtimeConfig?: {
+    labels?: Record<string, string>;
+    /** The portMappings capability (core/cni/port_mappings.ts). */
+    portMappings?: unknown[];
+    [key: string]: unknown;
+  };
   args?: {
     cni?: {
       labels?: Record<string, string> | Array<{ key: string; value: string }>;
@@ -175,6 +181,7 @@ function checkConventions(raw: Record<string, unknown>): void {
     if (runtimeConfig.labels !== undefined) {
       checkLabelMap("runtimeConfig.labels", runtimeConfig.labels);
     }
+    if (runtimeConfig.portMappings !== undefined) parsePortMappings(runtimeConfig.portMappings);
   }
   if (args !== undefined) {
     if (!isRecord(args)) throw invalidField("args", `must be an object, got ${shown(args)}`);

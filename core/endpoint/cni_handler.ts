@@ -6,6 +6,7 @@ import { ifnameProblem, isValidContainerId } from "../cni/env.ts";
 import { CniError, CniErrorCode, toCniError } from "../cni/errors.ts";
 import { labelsFor } from "../cni/labels.ts";
 import { parseNetConf, validAttachments } from "../cni/netconf.ts";
+import { parsePortMappings } from "../cni/port_mappings.ts";
 import type { CniErrorBody, CniRequest, CniSuccessBody } from "../cni/protocol.ts";
 import { CNI_AGENT_PATH } from "../cni/protocol.ts";
 import type { Logger } from "../plugin/plugin.ts";
@@ -143,6 +144,9 @@ export class CniHandler {
           pod: name ?? "",
           labels,
           mtu: req.config.mtu ?? 0,
+          hostPorts: req.config.runtimeConfig?.portMappings !== undefined
+            ? parsePortMappings(req.config.runtimeConfig.portMappings)
+            : [],
         });
       }
       case "DEL":

@@ -7,7 +7,7 @@ import type { HyphaResult } from "../cni/result.ts";
 import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
 import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO } from "../netlink/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { endpointKey, type State } from "../state/mod.ts";
+import { endpointKey, type HostPortMapping, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
 import { endpointKeyOf, randomMac } from "../datapath/addr.ts";
 import type { ClusterMaps } from "../datapath/cluster_maps.ts";
@@ -30,6 +30,8 @@ export interface AddRequest {
   labels: Record<string, string>;
   /** MTU from the network config; 0 = the node's pod MTU. */
   mtu: number;
+  /** Host ports the runtime maps to the pod (served by the load balancer). */
+  hostPorts?: HostPortMapping[];
 }
 
 /** The policy side of endpoints (core/agent/policy_enforcer.ts implements it). */
@@ -268,6 +270,7 @@ export class EndpointManager {
         labels,
         cniLabels: req.labels,
         namedPorts,
+        ...(req.hostPorts?.length ? { hostPorts: req.hostPorts } : {}),
         ...(serviceAccount ? { serviceAccount } : {}),
         identity,
         ips: ips.map(String),

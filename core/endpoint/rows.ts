@@ -37,6 +37,7 @@ export function endpointRecord(ep: LocalEndpoint): EndpointRecord {
     identity: ep.identity,
     ips: ep.ips,
     ...(ep.namedPorts && Object.keys(ep.namedPorts).length ? { namedPorts: ep.namedPorts } : {}),
+    ...(ep.hostPorts?.length ? { hostPorts: ep.hostPorts } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 // core/state: the typed state tables every source writes and every reconciler reads.
+import type { EndpointSlice, Service, ServiceIssue } from "../service/model.ts";
 import { type ReadonlyTable, Table } from "./table.ts";
 
 export { type Change, type ReadonlyTable, Table } from "./table.ts";
@@ -30,6 +31,17 @@ export interface EndpointRecord {
   ips: string[];
   /** Named container ports (for policies that name ports). */
   namedPorts?: Record<string, NamedPort>;
+  /** Host ports the runtime mapped to the pod (CNI runtimeConfig.portMappings). */
+  hostPorts?: HostPortMapping[];
+}
+
+/** A CNI port mapping (the portMappings capability): node address and port -> the pod. */
+export interface HostPortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: "TCP" | "UDP" | "SCTP";
+  /** "" or absent: every node address. */
+  hostIP?: string;
 }
 
 export interface NamedPort {
@@ -65,6 +77,32 @@ export interface PolicyRecord {
   revision: number;
 }
 
+/** A Service as its source holds it, parsed (core/service), keyed `<namespace>/<name>`. */
+export interface ServiceRecord {
+  service: Service;
+  /** Store revision of the last change (the manifest directory counts its reloads). */
+  revision: number;
+}
+
+/** An EndpointSlice, parsed, keyed `<namespace>/<name>` (the slice's own name). */
+export interface EndpointSliceRecord {
+  slice: EndpointSlice;
+  revision: number;
+}
+
+/**
+ * A Service or EndpointSlice a source could not accept (a bad manifest in the directory or in
+ * etcd), keyed `<kind>/<namespace>/<name>`: shown with its problems, never programmed.
+ */
+export interface RejectedObject {
+  kind: "Service" | "EndpointSlice";
+  namespace: string;
+  name: string;
+  /** Where it came from: a manifest file and document, or the etcd key. */
+  source: string;
+  issues: ServiceIssue[];
+}
+
 /** Table key of an endpoint: `<node>/<id>`. */
 export function endpointKey(ep: Pick<EndpointRecord, "node" | "id">): string {
   return `${ep.node}/${ep.id}`;
@@ -80,6 +118,9 @@ export interface State {
   /** Keyed by the identity number (decimal). */
   identities: Table<IdentityRecord>;
   policies: Table<PolicyRecord>;
+  services: Table<ServiceRecord>;
+  endpointSlices: Table<EndpointSliceRecord>;
+  rejectedServices: Table<RejectedObject>;
 }
 
 /** What plugins see: the same tables, read-only. */
@@ -90,6 +131,9 @@ export interface StateView {
   namespaces: ReadonlyTable<NamespaceMeta>;
   identities: ReadonlyTable<IdentityRecord>;
   policies: ReadonlyTable<PolicyRecord>;
+  services: ReadonlyTable<ServiceRecord>;
+  endpointSlices: ReadonlyTable<EndpointSliceRecord>;
+  rejectedServices: ReadonlyTable<RejectedObject>;
 }
 
 export function createState(): State {
@@ -100,6 +144,9 @@ export function createState(): State {
     namespaces: new Table<NamespaceMeta>("namespaces"),
     identities: new Table<IdentityRecord>("identities"),
     policies: new Table<PolicyRecord>("policies"),
+    services: new Table<ServiceRecord>("services"),
+    endpointSlices: new Table<EndpointSliceRecord>("endpointSlices"),
+    rejectedServices: new Table<RejectedObject>("rejectedServices"),
   };
 }
 

@@ -1,4 +1,5 @@
 // iperf3 between lab namespaces: a one-shot server and a bounded client with JSON results.
+import { nsArgv } from "./cgroup.ts";
 import { inNs } from "./netns.ts";
 
 export interface IperfResult {
@@ -12,8 +13,9 @@ export interface IperfResult {
 
 /** Starts `iperf3 -s -1` (one test, then exit) in `ns`; resolves once it listens. */
 export async function iperfServe(ns: string, port = 5201): Promise<{ done: Promise<void> }> {
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, "iperf3", "-s", "-1", "-p", String(port)],
+  const [bin, ...args] = nsArgv(ns, ["iperf3", "-s", "-1", "-p", String(port)]);
+  const child = new Deno.Command(bin!, {
+    args,
     stdout: "piped",
     stderr: "piped",
   }).spawn();

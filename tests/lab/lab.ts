@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { mergeValues } from "../../core/config/layers.ts";
 import { AgentProcess, MAIN } from "./agent_process.ts";
+import { createNodeCgroup, ensureCgroupMount, removeLabCgroups } from "./cgroup.ts";
 import { EtcdCluster } from "./etcd.ts";
 import { inNs, ip, listNetns, run } from "./netns.ts";
 import { type LabPod, type PodOptions, Pods } from "./pods.ts";
@@ -89,6 +90,7 @@ export class Lab implements AsyncDisposable {
     const extra = opts.nodeConfig ?? {};
     await Deno.mkdir(this.bpffs, { recursive: true });
     await run(["mount", "-t", "bpf", "bpf", this.bpffs]);
+    await ensureCgroupMount();
     await run(["ip", "netns", "add", this.underlay]);
     await ip(this.underlay, "link", "set", "lo", "up");
     await this.addBridge("br0");
@@ -136,10 +138,11 @@ export class Lab implements AsyncDisposable {
       await ip(ns, "route", "add", "default", "via", this.external.ip);
       const dir = join(this.dir, name);
       await Deno.mkdir(dir, { recursive: true });
+      const cgroupRoot = createNodeCgroup(this.id, name);
       const config = mergeValues({
         node: { name, cluster: `lab-${this.id}` },
         paths: { bpffs: this.bpffs, state: join(dir, "state"), run: join(dir, "run") },
-        datapath: { devices: ["eth0"] },
+        datapath: { devices: ["eth0"], cgroupRoot },
         networking: { routing: opts.routing ?? "tunnel" },
         ...store,
       }, extra);
@@ -267,6 +270,7 @@ export async function destroyLab(id: string): Promise<void> {
     });
   }
   for (const ns of namespaces) await run(["ip", "netns", "del", ns], { allowFail: true });
+  removeLabCgroups(id);
   await run(["umount", join(dir, "bpffs")], { allowFail: true });
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }

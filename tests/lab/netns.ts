@@ -1,4 +1,5 @@
 // Running commands on the host and inside the lab's network namespaces, with timeouts.
+import { nsArgv } from "./cgroup.ts";
 
 export class CommandError extends Error {
   override name = "CommandError";
@@ -39,9 +40,12 @@ export function ip(ns: string | null, ...args: string[]): Promise<RunResult> {
   return run(ns ? ["ip", "-n", ns, ...args] : ["ip", ...args]);
 }
 
-/** Runs a command inside a network namespace. */
+/**
+ * Runs a command inside a network namespace; in a lab node's or pod's namespace, also inside
+ * its cgroup (tests/lab/cgroup.ts), as the node's workloads run.
+ */
 export function inNs(ns: string, cmd: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return run(["ip", "netns", "exec", ns, ...cmd], opts);
+  return run(nsArgv(ns, cmd), opts);
 }
 
 export async function listNetns(): Promise<string[]> {

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { CniTool } from "../../core/cni/cnitool.ts";
 import type { Lab } from "./lab.ts";
+import { createPodCgroup } from "./cgroup.ts";
 import { inNs, run } from "./netns.ts";
 
 const REPO = join(import.meta.dirname!, "../..");
@@ -13,6 +14,8 @@ export const CNI_PLUGIN = [Deno.execPath(), "run", "-A", join(REPO, "core/cni/ma
 
 export interface PodOptions {
   labels?: Record<string, string>;
+  /** Host ports the "runtime" maps to the pod (CNI runtimeConfig.portMappings). */
+  portMappings?: Array<{ hostPort: number; containerPort: number; protocol?: string }>;
   /** Extra network-config fields (e.g. to test bad input). */
   conf?: Record<string, unknown>;
 }
@@ -76,9 +79,19 @@ export class Pods {
   async add(node: string, key: string, opts: PodOptions = {}): Promise<LabPod> {
     const [namespace, name] = key.includes("/") ? key.split("/", 2) : ["default", key];
     const { ns, netns } = await this.createNetns();
+    createPodCgroup(this.#lab.id, node, ns);
     const containerId = `${this.#lab.id}c${ns.slice(ns.lastIndexOf("-") + 2).padStart(7, "0")}`;
     const r = await this.tool(node).add(
-      this.conf(node, { ...(opts.labels ? { labels: opts.labels } : {}), ...opts.conf }),
+      this.conf(node, {
+        ...(opts.labels ? { labels: opts.labels } : {}),
+        ...(opts.portMappings
+          ? {
+            capabilities: { portMappings: true },
+            runtimeConfig: { portMappings: opts.portMappings },
+          }
+          : {}),
+        ...opts.conf,
+      }),
       {
         containerId,
         netns,

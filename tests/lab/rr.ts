@@ -2,6 +2,7 @@
 // network namespaces: a server in the background, and bounded client runs whose JSON output is
 // returned typed. The protocol, modes and time bounds are documented in tests/tools/rr/main.c.
 import { join } from "node:path";
+import { nsArgv } from "./cgroup.ts";
 import { inNs } from "./netns.ts";
 
 export const RR_BIN = join(import.meta.dirname!, "../tools/build/rr");
@@ -58,6 +59,8 @@ export interface RrClientOptions {
   udp?: boolean;
   /** crr: close with FIN instead of RST (limits crr to ~470 connections/s, see client.c). */
   gracefulClose?: boolean;
+  /** The client's own address. */
+  bind?: string;
 }
 
 export type RrFailureKind =
@@ -123,12 +126,13 @@ async function assertBuilt(): Promise<void> {
 /** Starts `rr serve` inside `ns` and waits until it listens. */
 export async function rrServe(ns: string, opts: RrServeOptions): Promise<RrServer> {
   await assertBuilt();
-  const args = ["netns", "exec", ns, RR_BIN, "serve", "--port", String(opts.port)];
-  if (opts.name !== undefined) args.push("--name", opts.name);
-  if (opts.bind !== undefined) args.push("--bind", opts.bind);
-  if (opts.udp) args.push("--udp");
-  // `ip netns exec` execs rr, so the child's pid is the server's.
-  const child = new Deno.Command("ip", { args, stdin: "null", stdout: "piped", stderr: "piped" })
+  const serve = [RR_BIN, "serve", "--port", String(opts.port)];
+  if (opts.name !== undefined) serve.push("--name", opts.name);
+  if (opts.bind !== undefined) serve.push("--bind", opts.bind);
+  if (opts.udp) serve.push("--udp");
+  // `ip netns exec` (and the cgroup join) exec rr, so the child's pid is the server's.
+  const [bin, ...args] = nsArgv(ns, serve);
+  const child = new Deno.Command(bin!, { args, stdin: "null", stdout: "piped", stderr: "piped" })
     .spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -228,6 +232,7 @@ function clientArgs(opts: RrClientOptions, durationS: number): string[] {
   }
   if (opts.udp) args.push("--udp");
   if (opts.gracefulClose) args.push("--graceful-close");
+  if (opts.bind) args.push("--bind", opts.bind);
   return args;
 }
 
@@ -279,6 +284,10 @@ export interface RrQueryOptions {
   udp?: boolean;
   /** Default 2000. */
   timeoutMs?: number;
+  /** The client's own address (e.g. one of several in its namespace). */
+  bind?: string;
+  /** A fixed client port (the connection closes with a reset, so it can be reused at once). */
+  localPort?: number;
 }
 
 async function query(
@@ -293,6 +302,8 @@ async function query(
   const args = ["--host", host, "--port", String(port), "--mode", mode];
   args.push("--timeout-ms", String(timeoutMs));
   if (opts.udp) args.push("--udp");
+  if (opts.bind) args.push("--bind", opts.bind);
+  if (opts.localPort) args.push("--local-port", String(opts.localPort));
   const r = await inNs(ns, [RR_BIN, "client", ...args], {
     allowFail: true,
     timeoutMs: timeoutMs + 10_000,

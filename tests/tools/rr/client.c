@@ -107,6 +107,26 @@ static int open_conn(int64_t deadline, int64_t io_ms, bool linger0, int *fdp) {
     if (linger0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
   int err = 0;
+  if (O.bind || O.local_port) {
+    // A fixed local port is reused at once: such connections end with a reset (no TIME_WAIT).
+    int one = 1;
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (O.local_port && !O.udp) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    struct sockaddr_storage local;
+    socklen_t len;
+    int r = resolve(O.bind ? O.bind : (O.addr.ss_family == AF_INET6 ? "::" : "0.0.0.0"),
+                    O.local_port, true, &local, &len);
+    if (r) {
+      close(fd);
+      return EADDRNOTAVAIL;
+    }
+    if (bind(fd, (struct sockaddr *)&local, len) < 0) {
+      err = errno;
+      close(fd);
+      return err;
+    }
+  }
   if (connect(fd, (struct sockaddr *)&O.addr, O.addrlen) < 0) {
     err = errno;
     if (err == EINPROGRESS) {
@@ -352,7 +372,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rr client --host H --port P --mode rr|crr|probe|name|whoami\n"
           "         [--duration S] [--count N] [--streams K] [--interval-ms I] [--timeout-ms T]\n"
-          "         [--size REQ[/RESP]] [--udp] [--graceful-close] [--json|--text]\n");
+          "         [--size REQ[/RESP]] [--udp] [--graceful-close] [--bind ADDR]\n"
+          "         [--local-port P] [--json|--text]\n");
 }
 
 int client_main(int argc, char **argv) {
@@ -364,7 +385,9 @@ int client_main(int argc, char **argv) {
       {"size", required_argument, 0, 's'},     {"udp", no_argument, 0, 'u'},
       {"graceful-close", no_argument, 0, 'g'}, {"json", no_argument, 0, 'j'},
       {"text", no_argument, 0, 'x'},           {"help", no_argument, 0, 'h'},
+      {"bind", required_argument, 0, 'b'},     {"local-port", required_argument, 0, 'l'},
       {0, 0, 0, 0}};
+  uint64_t local_port = 0;
   uint64_t port = 0;
   bool have_mode = false, have_duration = false;
   for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -412,6 +435,11 @@ int client_main(int argc, char **argv) {
       if (parse_size(optarg, &O.req, &O.resp)) return EXIT_USAGE;
       break;
     case 'u': O.udp = true; break;
+    case 'b': O.bind = optarg; break;
+    case 'l':
+      if (parse_u64("local-port", optarg, 1, 65535, &local_port)) return EXIT_USAGE;
+      O.local_port = (uint16_t)local_port;
+      break;
     case 'g': O.graceful_close = true; break;
     case 'j': O.text = false; break;
     case 'x': O.text = true; break;

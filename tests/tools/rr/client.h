@@ -20,6 +20,9 @@ struct options {
   uint32_t req, resp;
   struct sockaddr_storage addr;
   socklen_t addrlen;
+  // --bind / --local-port: the client's own address and port (0: the kernel picks).
+  const char *bind;
+  uint16_t local_port;
 };
 
 // Failure kinds, as reported in "failures" (report.c).

@@ -10,8 +10,9 @@
 //       Runs until SIGTERM/SIGINT, then exits 0. Details in server.c.
 //   rr client --host H --port P --mode rr|crr|probe|name|whoami [--duration S] [--count N]
 //       [--streams K] [--interval-ms I] [--timeout-ms T] [--size REQ[/RESP]] [--udp]
-//       [--graceful-close] [--json|--text]
+//       [--graceful-close] [--bind ADDR] [--local-port P] [--json|--text]
 //       Defaults: 10 s (300 s when only --count is given), 1 stream, 100 ms, 1000 ms, 1/1 bytes.
+//       --bind/--local-port fix the client's address and port (a fixed port closes with RST).
 //       The modes and their time bounds are described in client.c, the output in report.c.
 //
 // Protocol (TCP). A connection opens with a 12-byte header:

@@ -1,0 +1,97 @@
+// A BPF map that only this agent writes, mirrored in memory: desired contents are diffed against
+// the mirror (no kernel lookups) and the differences written with batch operations. For large
+// agent-owned tables (hundreds of thousands of service entries) where DesiredMap's per-key
+// lookups would dominate. The mirror is read from the kernel once, so a restarted agent whose
+// desired contents match what is pinned writes nothing.
+import { canonicalJson, type ReconcileResult } from "./map_reconciler.ts";
+
+/** What CachedMap needs of a kernel map (a BpfMap satisfies it). */
+export interface BatchTarget<K, V> {
+  lookupBatch(): Array<[K, V]>;
+  updateBatch(entries: Array<[K, V]>): void;
+  deleteBatch(keys: K[]): void;
+}
+
+export class CachedMap<K, V> {
+  readonly #target: BatchTarget<K, V>;
+  readonly #keyId: (key: K) => string;
+  /** What the kernel holds: key id -> [key, value, canonical JSON of value]. */
+  readonly #mirror = new Map<string, [K, V, string]>();
+
+  constructor(target: BatchTarget<K, V>, keyId: (key: K) => string) {
+    this.#target = target;
+    this.#keyId = keyId;
+    for (const [k, v] of target.lookupBatch()) this.#mirror.set(keyId(k), [k, v, canonicalJson(v)]);
+  }
+
+  get size(): number {
+    return this.#mirror.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.#mirror.get(this.#keyId(key))?.[1];
+  }
+
+  entries(): IterableIterator<[K, V, string]> {
+    return this.#mirror.values();
+  }
+
+  /**
+   * Writes the entries of `desired` that differ from the kernel. With `prune`, also deletes
+   * what `desired` lacks; without, leaves it (a first phase of a make-before-break update).
+   */
+  apply(desired: Iterable<[K, V]>, opts: { prune: boolean }): ReconcileResult {
+    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
+    const writes: Array<[K, V]> = [];
+    const wanted = new Map<string, [K, V, string]>();
+    for (const [k, v] of desired) {
+      const id = this.#keyId(k);
+      const json = canonicalJson(v);
+      wanted.set(id, [k, v, json]);
+      const cur = this.#mirror.get(id);
+      if (cur && cur[2] === json) {
+        result.unchanged++;
+        continue;
+      }
+      writes.push([k, v]);
+      cur ? result.updated++ : result.added++;
+    }
+    if (writes.length) {
+      try {
+        this.#target.updateBatch(writes);
+      } catch (err) {
+        // Partial batches are possible: re-read so the mirror tells the truth.
+        this.#reload();
+        result.errors.push({ key: "(batch update)", message: String(err) });
+        return result;
+      }
+      for (const [k] of writes) {
+        const id = this.#keyId(k);
+        this.#mirror.set(id, wanted.get(id)!);
+      }
+    }
+    if (opts.prune) {
+      const stale: K[] = [];
+      for (const [id, [k]] of this.#mirror) if (!wanted.has(id)) stale.push(k);
+      if (stale.length) {
+        try {
+          this.#target.deleteBatch(stale);
+        } catch (err) {
+          this.#reload();
+          result.errors.push({ key: "(batch delete)", message: String(err) });
+          return result;
+        }
+        for (const k of stale) this.#mirror.delete(this.#keyId(k));
+        result.removed += stale.length;
+      }
+    }
+    return result;
+  }
+
+  #reload(): void {
+    this.#mirror.clear();
+    for (const [k, v] of this.#target.lookupBatch()) {
+      this.#mirror.set(this.#keyId(k), [k, v, canonicalJson(v)]);
+    }
+  }
+}
