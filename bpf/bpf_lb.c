@@ -7,7 +7,8 @@
  *   replies of flows SNATed to remote backends get their service address back; DSR requests
  *   leave their service address for the reply.
  * - HOOK_LXC_FROM: replies of local backends get their service address back.
- * - HOOK_OVERLAY_INGRESS: as host ingress, for what arrives through the tunnel.
+ * - HOOK_OVERLAY_INGRESS: what arrives through the tunnel: replies of flows SNATed to remote
+ *   backends, and DSR requests (traffic from outside never arrives through the tunnel).
  * - hypha_lb_xdp (optional): the per-packet path in XDP, see lb_xdp.h.
  * When the plugin stops it empties the slots and core's own stages run again. Counting of
  * packets and bytes stays in core's programs (they count before the tail call).

@@ -69,7 +69,7 @@ __always_inline_hypha int from_netdev(struct __sk_buff *skb, const struct hypha_
 		}
 	}
 #ifdef HYPHA_LB
-	ret = lb_dsr_ingress(skb, pkt, &t);
+	ret = lb_dsr_ingress(skb, pkt, &t, cfg);
 	if (ret < 0)
 		return ret;
 #endif

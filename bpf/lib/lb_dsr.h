@@ -7,14 +7,17 @@
  *   address (4)
  *
  * The backend's node (lb_dsr_ingress) records it in hypha_lb_rev, keyed by the reply's tuple,
- * and delivers the packet with the option: Linux accepts unknown options on received packets.
+ * when it names a frontend this node serves too (every node knows every service), and delivers
+ * the packet with the option: Linux accepts unknown options on received packets.
  * IPv4 only (IPv6 frontends use SNAT). Requests that already carry IP options are SNATed.
  */
 #ifndef HYPHA_LB_DSR_H
 #define HYPHA_LB_DSR_H
 
 #include "common.h"
+#include "config.h"
 #include "drop.h"
+#include "ipcache.h"
 #include "lb.h"
 #include "parse.h"
 
@@ -71,7 +74,7 @@ __always_inline_hypha int dsr_add_option(struct __sk_buff *skb, __u32 vip, __u16
 /* On the backend's node: a request carrying the option leaves the service address for the
  * reply. Returns 0 (with or without an option) or -DROP_*. */
 __always_inline_hypha int dsr_record(struct __sk_buff *skb, const struct hypha_packet *pkt,
-				     const struct hypha_tuple *t)
+				     const struct hypha_tuple *t, const struct node_config *cfg)
 {
 	if (t->family != 4 || pkt->l4_off != 14 + 20 + DSR_OPT_LEN)
 		return 0;
@@ -79,6 +82,20 @@ __always_inline_hypha int dsr_record(struct __sk_buff *skb, const struct hypha_p
 	if (bpf_skb_load_bytes(skb, 14 + 20, &opt, sizeof(opt)))
 		return -DROP_INVALID_PACKET;
 	if (opt.type != DSR_OPT_TYPE || opt.len != DSR_OPT_LEN)
+		return 0;
+	/* Anyone who reaches a pod could send the option: it is honoured only when it names a
+	 * service frontend this node knows, so a reply can never be made to come from anywhere
+	 * else. */
+	__u32 vip[4] = { opt.addr, 0, 0, 0 };
+	struct lb_frontend *fe = lb_frontend(vip, opt.port, t->proto, 4);
+	if (!fe) {
+		/* a NodePort of another node: this node serves the same port on its address */
+		struct ipcache_value *node = ipcache_lookup(vip, 4);
+		__u32 self[4] = { cfg->node_ipv4, 0, 0, 0 };
+		if (node && (node->flags & IPCACHE_F_NODE))
+			fe = lb_frontend(self, opt.port, t->proto, 4);
+	}
+	if (!fe || !(fe->flags & LB_FE_EXTERNAL))
 		return 0;
 	struct ct_key key;
 	ct_key_from(&key, t, CT_INGRESS, 1); /* the reply's tuple: backend -> client */

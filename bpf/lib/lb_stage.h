@@ -36,9 +36,14 @@
 #include "parse.h"
 #include "reject.h"
 
+/* A flow's expiry: a TCP SYN (not answered yet, as far as this path knows) gets conntrack's SYN
+ * lifetime, so a flood of unanswered SYNs cannot push live flows out; the packets that follow
+ * (an ACK proves the handshake) extend it to the established lifetime. */
 __always_inline_hypha __u64 lb_expiry(const struct hypha_tuple *t, __u64 now)
 {
 	__u16 flags = CT_F_SEEN_REPLY;
+	if (t->proto == IPPROTO_TCP && (t->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)
+		flags = 0;
 	if (t->tcp_flags & (TCP_F_FIN | TCP_F_RST))
 		flags |= CT_F_CLOSING;
 	return now + ct_lifetime(t, flags) * NS_PER_SEC;
@@ -113,7 +118,9 @@ __always_inline_hypha void lb_rev_put(const struct hypha_tuple *xlated,
 				    .family = orig->family };
 	__builtin_memcpy(rev.addr, orig->daddr, 16);
 	struct lb_rev_entry *cur = bpf_map_lookup_elem(&hypha_lb_rev, &key);
-	if (cur && cur->port == rev.port && cur->addr[0] == rev.addr[0] &&
+	if (cur && cur->port == rev.port && cur->family == rev.family &&
+	    cur->addr[0] == rev.addr[0] && cur->addr[1] == rev.addr[1] &&
+	    cur->addr[2] == rev.addr[2] && cur->addr[3] == rev.addr[3] &&
 	    cur->expires + CT_REFRESH_NS > rev.expires)
 		return; /* fresh enough: no write per packet */
 	bpf_map_update_elem(&hypha_lb_rev, &key, &rev, BPF_ANY);
@@ -182,7 +189,7 @@ __always_inline_hypha int lb_reply_out(struct __sk_buff *skb, const struct hypha
 	struct ipcache_value *info = ipcache_lookup(t->daddr, t->family);
 	if (info && info->tunnel_ipv4 && (cfg->flags & CONFIG_F_TUNNEL))
 		return encap_to_node(skb, cfg, info->tunnel_ipv4, identity);
-	return lb_redirect(skb, t, 0);
+	return lb_redirect(skb, t, 1); /* routed through this node: one TTL less */
 }
 
 __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hypha_packet *pkt,
@@ -205,8 +212,10 @@ __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hyp
 	if (!found || found->family != t->family) {
 		if (fe->flags & LB_FE_DROP_EMPTY)
 			return -DROP_NO_BACKEND;
-		count_drop(skb->ifindex, HYPHA_DIR_INGRESS, DROP_LB_REJECTED);
-		return reject_packet(skb, pkt, t);
+		int ret = reject_packet(skb, pkt, t);
+		if (ret >= 0) /* answered; a packet it cannot answer is counted as the drop */
+			count_drop(skb->ifindex, HYPHA_DIR_INGRESS, DROP_LB_REJECTED);
+		return ret;
 	}
 	struct lb_backend be = *found;
 	struct hypha_tuple orig = *t;
@@ -263,9 +272,9 @@ __always_inline_hypha int lb_rev_xlate(struct __sk_buff *skb, const struct hypha
 }
 
 __always_inline_hypha int lb_dsr_ingress(struct __sk_buff *skb, const struct hypha_packet *pkt,
-					 const struct hypha_tuple *t)
+					 const struct hypha_tuple *t, const struct node_config *cfg)
 {
-	return dsr_record(skb, pkt, t);
+	return dsr_record(skb, pkt, t, cfg);
 }
 
 #endif /* HYPHA_LB_STAGE_H */

@@ -3,11 +3,11 @@
  * the flow keeps its backend in hypha_lb_ct, the destination becomes the backend, and
  * - a backend on this node: the packet goes on (XDP_PASS) to the tc stage, which delivers it
  *   into the pod (the destination is the pod now);
- * - a remote backend (SNAT mode): the source becomes this node too; native routing sends it out
- *   again right here after a FIB lookup (XDP_TX / redirect), tunnel mode passes it to the stack,
- *   which routes it into the tunnel.
- * Everything else (not a frontend, no backend to refuse with, DSR, IP options, a FIB miss) is
- * passed untouched to the tc stage, which handles every case. Checksums are updated
+ * - a remote backend (SNAT mode, native routing): the source becomes this node too and the
+ *   packet leaves again right here after a FIB lookup (XDP_TX / redirect).
+ * Everything else (not a frontend, no backend to refuse with, DSR, tunnel mode, IP options, a
+ * next hop without a neighbour entry) is passed untouched to the tc stage, which handles every
+ * case. Drops are counted by reason like the tc stages'. Checksums are updated
  * incrementally as full checksums (RFC 1624): what a NIC hands to XDP carries full checksums.
  */
 #ifndef HYPHA_LB_XDP_H
@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "counters.h"
 #include "endpoint.h"
 #include "lb.h"
 #include "nat.h"
@@ -112,14 +113,12 @@ __always_inline_hypha int xdp_rewrite(struct xdp_md *ctx, struct xdp_flow *f, in
 		*field = addr[0];
 		__s64 ipsum = bpf_csum_diff(old_addr, 4, new_addr, 4, ~((__u32)ip->check) & 0xffff);
 		ip->check = xdp_fold(ipsum);
-		if (f->t.proto == IPPROTO_UDP && *check == 0) {
-			*ports = new_ports;
-			return 0;
+		if (!(f->t.proto == IPPROTO_UDP && *check == 0)) { /* 0: a UDP datagram without one */
+			__s64 sum = bpf_csum_diff(old_addr, 4, new_addr, 4, ~((__u32)*check) & 0xffff);
+			sum = bpf_csum_diff(&old_ports, 4, &new_ports, 4, sum);
+			__u16 c = xdp_fold(sum);
+			*check = (c == 0 && f->t.proto == IPPROTO_UDP) ? 0xffff : c;
 		}
-		__s64 sum = bpf_csum_diff(old_addr, 4, new_addr, 4, ~((__u32)*check) & 0xffff);
-		sum = bpf_csum_diff(&old_ports, 4, &new_ports, 4, sum);
-		__u16 c = xdp_fold(sum);
-		*check = (c == 0 && f->t.proto == IPPROTO_UDP) ? 0xffff : c;
 	} else {
 		struct ipv6hdr *ip6 = data + 14;
 		if ((void *)(ip6 + 1) > data_end)
@@ -143,26 +142,29 @@ __always_inline_hypha int xdp_rewrite(struct xdp_md *ctx, struct xdp_flow *f, in
 	return 0;
 }
 
-/* Sends a translated packet towards a remote backend's node from XDP: FIB lookup, TTL, MACs. */
-__always_inline_hypha int xdp_forward(struct xdp_md *ctx, struct xdp_flow *f)
+/* The next hop towards a remote backend (source: this node), looked up before the packet is
+ * touched: without a route or neighbour the packet goes to the tc stage unchanged. */
+__always_inline_hypha int xdp_next_hop(struct xdp_md *ctx, const __u32 backend[4], __u8 family,
+				       const struct node_config *cfg, struct bpf_fib_lookup *fib)
 {
-	struct bpf_fib_lookup fib = {
-		.l4_protocol = f->t.proto,
-		.sport = f->t.sport,
-		.dport = f->t.dport,
-		.ifindex = ctx->ingress_ifindex,
-	};
-	if (f->t.family == 4) {
-		fib.family = HYPHA_AF_INET;
-		fib.ipv4_src = f->t.saddr[0];
-		fib.ipv4_dst = f->t.daddr[0];
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	if (family == 4) {
+		fib->family = HYPHA_AF_INET;
+		fib->ipv4_src = cfg->node_ipv4;
+		fib->ipv4_dst = backend[0];
 	} else {
-		fib.family = HYPHA_AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, f->t.saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, f->t.daddr, 16);
+		fib->family = HYPHA_AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, cfg->node_ipv6, 16);
+		__builtin_memcpy(fib->ipv6_dst, backend, 16);
 	}
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
-		return XDP_PASS; /* the stack resolves the neighbour */
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) == BPF_FIB_LKUP_RET_SUCCESS ? 0 : -1;
+}
+
+/* Sends a translated packet to the next hop found by xdp_next_hop(): TTL, MACs, out. */
+__always_inline_hypha int xdp_forward(struct xdp_md *ctx, struct xdp_flow *f,
+				      const struct bpf_fib_lookup *fib)
+{
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -171,21 +173,28 @@ __always_inline_hypha int xdp_forward(struct xdp_md *ctx, struct xdp_flow *f)
 	if (f->t.family == 4) {
 		struct iphdr *ip = (void *)(eth + 1);
 		if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
-			return XDP_PASS;
+			return XDP_DROP;
 		__u32 old = bpf_htonl((__u32)ip->ttl << 24), new = bpf_htonl((__u32)(ip->ttl - 1) << 24);
 		ip->ttl--;
 		ip->check = xdp_fold(bpf_csum_diff(&old, 4, &new, 4, ~((__u32)ip->check) & 0xffff));
 	} else {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 		if ((void *)(ip6 + 1) > data_end || ip6->hop_limit <= 1)
-			return XDP_PASS;
+			return XDP_DROP;
 		ip6->hop_limit--;
 	}
-	__builtin_memcpy(eth->h_dest, fib.dmac, 6);
-	__builtin_memcpy(eth->h_source, fib.smac, 6);
-	if (fib.ifindex == ctx->ingress_ifindex)
+	__builtin_memcpy(eth->h_dest, fib->dmac, 6);
+	__builtin_memcpy(eth->h_source, fib->smac, 6);
+	if (fib->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+/* Drops a packet, counted by reason like the tc stages' drops. */
+__always_inline_hypha int xdp_drop(struct xdp_md *ctx, __u16 reason)
+{
+	count_drop(ctx->ingress_ifindex, HYPHA_DIR_INGRESS, reason);
+	return XDP_DROP;
 }
 
 __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
@@ -201,7 +210,7 @@ __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
 	if (!fe || !(fe->flags & LB_FE_EXTERNAL))
 		return XDP_PASS;
 	if (!lb_source_allowed(fe, f.t.saddr, f.t.family))
-		return XDP_DROP;
+		return xdp_drop(ctx, DROP_LB_SOURCE_RANGE);
 	if (!fe->count)
 		return XDP_PASS; /* refused by the tc stage (RST / ICMP) */
 	__u64 now = hypha_now();
@@ -211,10 +220,19 @@ __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	struct lb_backend be = *found;
 	int local = lookup_endpoint(be.addr, be.family) != NULL;
-	if (!local && (lcfg->flags & LB_CFG_F_DSR) && f.t.family == 4)
-		return XDP_PASS; /* DSR adds an IP option: the tc stage */
-	if (!local && (fe->flags & LB_FE_LOCAL))
-		return XDP_DROP;
+	struct bpf_fib_lookup fib;
+	if (!local) {
+		if (fe->flags & LB_FE_LOCAL)
+			return xdp_drop(ctx, DROP_NO_BACKEND);
+		/* DSR adds an IP option, the tunnel needs the tc stage's tunnel key, a missing next
+		 * hop the stack: all left to the tc stage, untouched */
+		if ((lcfg->flags & LB_CFG_F_DSR) && f.t.family == 4)
+			return XDP_PASS;
+		if (cfg->flags & CONFIG_F_TUNNEL)
+			return XDP_PASS;
+		if (xdp_next_hop(ctx, be.addr, be.family, cfg, &fib))
+			return XDP_PASS;
+	}
 	struct hypha_tuple orig = f.t;
 	if (xdp_rewrite(ctx, &f, 1, be.addr, be.port))
 		return XDP_PASS;
@@ -224,13 +242,11 @@ __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
 	}
 	struct nat_entry to;
 	if (snat_lookup_or_create(&f.t, cfg, &to))
-		return XDP_DROP;
+		return xdp_drop(ctx, DROP_NAT_NO_PORT);
 	if (xdp_rewrite(ctx, &f, 0, to.to_addr, to.to_port))
-		return XDP_DROP;
+		return xdp_drop(ctx, DROP_INVALID_PACKET);
 	lb_rev_put(&f.t, &orig, now);
-	if (cfg->flags & CONFIG_F_TUNNEL)
-		return XDP_PASS; /* the stack routes it into the tunnel */
-	return xdp_forward(ctx, &f);
+	return xdp_forward(ctx, &f, &fib);
 }
 
 #endif /* HYPHA_LB_XDP_H */

@@ -49,7 +49,7 @@ __always_inline_hypha int from_overlay(struct __sk_buff *skb, const struct node_
 		if (ret == 1)
 			return lb_reply_out(skb, &t, cfg, identity);
 	}
-	ret = lb_dsr_ingress(skb, &pkt, &t);
+	ret = lb_dsr_ingress(skb, &pkt, &t, cfg);
 	if (ret < 0)
 		return ret;
 #endif

@@ -93,12 +93,13 @@ __always_inline_hypha int reject_tcp(struct __sk_buff *skb, const struct hypha_p
 	if (bpf_skb_load_bytes(skb, l4 + 12, &old_word, 4) ||
 	    tcp_set32(skb, csum, l4 + 12, old_word, new_word))
 		return -DROP_INVALID_PACKET;
-	__u32 old_urg;
-	if (bpf_skb_load_bytes(skb, l4 + 16, &old_urg, 4))
-		return -DROP_INVALID_PACKET;
-	__u32 new_urg = old_urg & bpf_htonl(0xffff0000); /* keep the checksum half */
-	if (tcp_set32(skb, csum, l4 + 16, old_urg, new_urg))
-		return -DROP_INVALID_PACKET;
+	/* the urgent pointer (l4 + 18) only: l4 + 16 is the checksum being updated */
+	if (th.urg_ptr) {
+		__u16 zero = 0;
+		if (bpf_l4_csum_replace(skb, csum, th.urg_ptr, 0, 2) ||
+		    bpf_skb_store_bytes(skb, l4 + 18, &zero, 2, 0))
+			return -DROP_INVALID_PACKET;
+	}
 	/* the pseudo-header's length: hlen -> 20 */
 	__u32 old_len = bpf_htonl(hlen), new_len = bpf_htonl(20);
 	if (hlen != 20 && bpf_l4_csum_replace(skb, csum, old_len, new_len, BPF_F_PSEUDO_HDR | 4))

@@ -18,6 +18,7 @@ import type { PluginStatus } from "../plugin/host.ts";
 import { VERSION } from "../version.ts";
 import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
 import { renderTable } from "./table.ts";
+import { lbMaps, serviceGet, serviceList } from "./services.ts";
 import { validatePolicyText } from "../agent/policy_api.ts";
 import { type AppliedService, validateServiceText } from "../agent/service_api.ts";
 import { serviceOptions } from "../service/options.ts";
@@ -59,6 +60,7 @@ Commands:
   plugins enable|disable ID  switch a plugin on or off at runtime
   bpf map list               BPF maps with entries and fill ratio
   bpf map dump NAME          entries of a BPF map (--limit N, default 100)
+  bpf lb list                the load balancer's maps: frontends, slots, backends (lb plugin)
   counters                   per-interface packets, bytes and drops
   network                    routing mode, pod CIDRs, IPAM use and the cluster store
   node list                  nodes of the cluster as this node knows them
@@ -70,6 +72,8 @@ Commands:
   policy validate FILE       check manifests offline; every problem with its field path
   policy trace --from NS/POD --to NS/POD|IP --port N/PROTO
                              explain the verdict for a connection and the rule that made it
+  service list               services with their frontends, backends, algorithm and affinity
+  service get NS/NAME        one service: every frontend and its backends with their state
   service apply FILE         apply Service and EndpointSlice manifests; shows allocated IPs/ports
   service delete FILE        delete the services and endpoint slices FILE names
   service validate FILE      check Service/EndpointSlice manifests offline (against the config's
@@ -387,9 +391,16 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
     }
     case "service":
     case "services": {
+      if (sub === "list" || sub === undefined || sub === "get") {
+        if (sub === "get" && !arg) throw new UsageError("service get needs NAMESPACE/NAME");
+        const v = sub === "get" ? await serviceGet(client, arg!) : await serviceList(client);
+        show(v.json, v.text);
+        return 0;
+      }
       if (sub !== "apply" && sub !== "delete") {
         throw new UsageError(
-          `unknown service command "${sub ?? ""}" (apply FILE, delete FILE, validate FILE)`,
+          `unknown service command "${sub}" (list, get NS/NAME, apply FILE, delete FILE, ` +
+            "validate FILE)",
         );
       }
       if (!arg) throw new UsageError(`service ${sub} needs a FILE`);
@@ -413,9 +424,17 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
       return 0;
     }
     case "bpf": {
+      if (sub === "lb") {
+        if (arg !== undefined && arg !== "list") {
+          throw new UsageError(`unknown bpf lb command "${arg}" (bpf lb list)`);
+        }
+        const v = await lbMaps(client, one(p, "limit") ?? "1000");
+        show(v.json, v.text);
+        return 0;
+      }
       if (sub !== "map") {
         throw new UsageError(
-          `unknown bpf command "${sub ?? ""}" (bpf map list, bpf map dump NAME)`,
+          `unknown bpf command "${sub ?? ""}" (bpf map list, bpf map dump NAME, bpf lb list)`,
         );
       }
       const action = arg;

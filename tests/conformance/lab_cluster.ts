@@ -61,10 +61,7 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
 
   /** etcdctl inside the lab's etcd namespace: the root namespace never talks to lab addresses. */
   async #etcd(args: string[]): Promise<void> {
-    const etcd = this.#lab.etcd!;
-    await inNs(this.#lab.kv.ns, ["etcdctl", `--endpoints=${etcd.endpoints.join(",")}`, ...args], {
-      timeoutMs: 10_000,
-    });
+    await this.#lab.etcdctl(args);
   }
 
   async #put(key: string, value: unknown): Promise<void> {

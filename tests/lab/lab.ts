@@ -210,6 +210,22 @@ export class Lab implements AsyncDisposable {
     );
   }
 
+  /** etcdctl against the lab's etcd, from the lab's etcd namespace (never the root one). */
+  async etcdctl(args: string[]): Promise<string> {
+    if (!this.etcd) throw new Error(`Lab ${this.id} has no etcd (create it with etcd: 1 or 3)`);
+    const r = await inNs(this.kv.ns, [
+      "etcdctl",
+      `--endpoints=${this.etcd.endpoints.join(",")}`,
+      ...args,
+    ], { timeoutMs: 10_000 });
+    return r.stdout;
+  }
+
+  /** The etcd key prefix of the lab's cluster (`<prefix>/<cluster>/`, core/store/etcd_keys.ts). */
+  get etcdBase(): string {
+    return `/hypha/lab-${this.id}/`;
+  }
+
   /** Runs a command inside a node's namespace. */
   exec(node: string, cmd: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}) {
     return inNs(this.node(node).ns, cmd, opts);

@@ -4,7 +4,8 @@
  * helpers, in order (Ethernet, then IPv4 or IPv6, then TCP/UDP/ICMP, then payload), and write it
  * into the skb with pktgen_finish(). Lengths and checksums of the IP header are filled in by
  * pktgen_finish (the IPv4 header checksum and, for IPv4, the TCP/UDP/ICMP checksum; IPv6 L4
- * checksums are left 0). Addresses and ports are given in host byte order.
+ * checksums are left 0 unless pktgen_set_l4_csum_v6 sets them). Addresses and ports are given in
+ * host byte order.
  */
 #ifndef HYPHA_PKTGEN_H
 #define HYPHA_PKTGEN_H
@@ -158,6 +159,38 @@ static __always_inline __u16 pktgen_l4_csum_v4(const struct pktgen *p)
 		sum = (sum & 0xffff) + (sum >> 16);
 	__u16 csum = bpf_htons((__u16)~sum);
 	return (p->l4_proto == IPPROTO_UDP && csum == 0) ? 0xffff : csum;
+}
+
+/* Sets the TCP/UDP/ICMPv6 checksum of an IPv6 packet in the builder (the pseudo header of
+ * RFC 8200 8.1: addresses, L4 length, next header), which pktgen_finish leaves 0. Call it after
+ * the last push, before pktgen_finish; it fills in the UDP length itself. */
+static __always_inline void pktgen_set_l4_csum_v6(struct pktgen *p)
+{
+	__u32 l4_len = p->len - p->l4_off;
+	const __u8 *ip6 = p->buf + sizeof(struct ethhdr);
+	__u32 csum_at = p->l4_proto == IPPROTO_TCP ? 16 : p->l4_proto == IPPROTO_UDP ? 6 : 2;
+	if (p->l3_proto != ETH_P_IPV6 || p->l4_off + csum_at + 2 > p->len ||
+	    p->l4_off + csum_at + 2 > PKTGEN_MAX || p->l4_off < sizeof(struct ethhdr) + 40)
+		return;
+	if (p->l4_proto == IPPROTO_UDP)
+		((struct udphdr *)(p->buf + p->l4_off))->len = bpf_htons(l4_len);
+	__u16 *field = (__u16 *)(p->buf + p->l4_off + csum_at);
+	*field = 0;
+	__u32 sum = p->l4_proto + l4_len;
+	for (__u32 i = 8; i < 40; i += 2)
+		sum += ((__u32)ip6[i] << 8) | ip6[i + 1];
+	for (__u32 i = 0; i < PKTGEN_MAX; i += 2) {
+		__u32 at = p->l4_off + i;
+		if (i >= l4_len || at >= PKTGEN_MAX)
+			break;
+		__u32 hi = p->buf[at];
+		__u32 lo = (i + 1 < l4_len && at + 1 < PKTGEN_MAX) ? p->buf[at + 1] : 0;
+		sum += (hi << 8) | lo;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	__u16 csum = bpf_htons((__u16)~sum);
+	*field = (p->l4_proto == IPPROTO_UDP && csum == 0) ? 0xffff : csum;
 }
 
 /* Fixes up lengths and the IPv4 checksum, resizes the skb and writes the packet into it. */
