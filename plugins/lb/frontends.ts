@@ -13,13 +13,15 @@
 //   a service with no backend at all refuses connections.
 import type { EndpointRecord } from "../../core/state/mod.ts";
 import {
+  backendsOf as sliceBackends,
   type EndpointSlice,
   type LbAlgorithm,
   objectKey,
   type Service,
   type ServicePort,
   type ServiceProtocol,
-} from "../../core/service/model.ts";
+  slicesByService,
+} from "../../core/service/mod.ts";
 import { type IpFamily, parseIp } from "../../core/ipam/mod.ts";
 
 export type FrontendKind = "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalIP" | "HostPort";
@@ -113,29 +115,19 @@ function backendsOf(
 ): BackendRef[] {
   const out: BackendRef[] = [];
   if (slices.length) {
-    for (const slice of slices) {
-      if (slice.addressType === "FQDN") continue;
-      const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
-      if (!sp || sp.port === undefined) continue;
-      for (const ep of slice.endpoints) {
-        for (const ip of ep.addresses) {
-          out.push({
-            ip,
-            family: familyOf(ip),
-            port: sp.port,
-            protocol: port.protocol,
-            active: false,
-            ready: ep.ready,
-            serving: ep.serving,
-            terminating: ep.terminating,
-            local: ep.nodeName !== undefined ? ep.nodeName === node : localIps.has(ip),
-            ...(ep.nodeName !== undefined ? { node: ep.nodeName } : {}),
-            ...(ep.pod !== undefined ? { pod: ep.pod } : {}),
-          });
-        }
-      }
-    }
-    return out;
+    return sliceBackends(port, slices).map((b) => ({
+      ip: b.address,
+      family: familyOf(b.address),
+      port: b.port,
+      protocol: port.protocol,
+      active: false,
+      ready: b.ready,
+      serving: b.serving,
+      terminating: b.terminating,
+      local: b.nodeName !== undefined ? b.nodeName === node : localIps.has(b.address),
+      ...(b.nodeName !== undefined ? { node: b.nodeName } : {}),
+      ...(b.pod !== undefined ? { pod: b.pod } : {}),
+    }));
   }
   if (!svc.selector) return out;
   for (const ep of endpoints) {
@@ -189,11 +181,7 @@ export function computeFrontends(input: FrontendInput): FrontendSet {
   const localIps = new Set(
     input.endpoints.filter((e) => e.node === input.node).flatMap((e) => e.ips),
   );
-  const slicesBySvc = new Map<string, EndpointSlice[]>();
-  for (const s of input.slices) {
-    const k = `${s.namespace}/${s.service}`;
-    slicesBySvc.set(k, [...(slicesBySvc.get(k) ?? []), s]);
-  }
+  const slicesBySvc = slicesByService(input.slices);
   const services = [...input.services].sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
   const known = new Set(services.map(objectKey));
   for (const s of input.slices) {

@@ -136,10 +136,11 @@ export class LbWriter {
     const rangeRows: Array<[LbSourceRangeKey, number]> = [];
     const maglevWanted = new Map<number, Uint32Array>();
     const liveFrontends = new Set<string>();
-    const maxFe = MAPS.hypha_lb_frontends.maxEntries;
-    const maxSlots = MAPS.hypha_lb_slots.maxEntries;
-    const maxBackends = MAPS.hypha_lb_backends.maxEntries;
-    const maxMaglev = MAPS.hypha_lb_maglev.maxEntries;
+    // capacities as the kernel has them (MAPS has the compiled defaults)
+    const maxFe = this.#maps.frontends.info.maxEntries;
+    const maxSlots = this.#maps.slots.info.maxEntries;
+    const maxBackends = this.#maps.backends.info.maxEntries;
+    const maxMaglev = this.#maps.maglev.info.maxEntries;
 
     for (const fe of frontends) {
       const active = fe.backends.filter((b) => b.active);

@@ -1,0 +1,128 @@
+// The load balancer's lifecycle on a running node: switched off at runtime it removes its
+// programs, links and maps (core's stages take the packets back), switched on again it serves
+// again; an agent restart under traffic loses no connection and writes nothing.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ApiClient } from "../../core/api/client.ts";
+import { Lab } from "../lab/lab.ts";
+import { run } from "../lab/netns.ts";
+import { rrClient, rrServe } from "../lab/rr.ts";
+import { addresses, answers, applyServices, waitFor, waitServed } from "./lb_lab.ts";
+
+const PORT = 8080;
+const SERVICE = `
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: x }
+spec:
+  type: NodePort
+  selector: { app: web }
+  ports: [{ port: 80, targetPort: ${PORT} }]
+`;
+
+async function status(lab: Lab, node: string) {
+  using client = new ApiClient({ socket: lab.node(node).socket });
+  return await client.json<{
+    datapath: { mapWrites: number; linkWrites: number };
+    plugins: Array<{ id: string; state: string; health: string }>;
+  }>("GET", "/v1/status");
+}
+
+/** cgroup links attached to a node's subtree, as the kernel lists them. */
+async function cgroupLinks(lab: Lab, node: string): Promise<number> {
+  const config = await Deno.readTextFile(lab.node(node).configFile);
+  const root = /cgroupRoot: (\S+)/.exec(config)![1]!;
+  const r = await run(["bpftool", "-j", "cgroup", "show", root], { allowFail: true });
+  return r.stdout.trim() ? (JSON.parse(r.stdout) as unknown[]).length : 0;
+}
+
+Deno.test("lb: switched off and on at runtime, and an agent restart under traffic", async (t) => {
+  await using lab = await Lab.create({
+    nodes: 2,
+    etcd: 1,
+    nodeConfig: { plugins: { lb: { enabled: true } } },
+  });
+  await lab.startAgents();
+  const a = await lab.addPod("n1", "x/a", { labels: { app: "web" } });
+  const b = await lab.addPod("n2", "x/b", { labels: { app: "web" } });
+  const c = await lab.addPod("n1", "x/c", { labels: { app: "client" } });
+  await using _sa = await rrServe(a.ns, { port: PORT, name: a.key });
+  await using _sb = await rrServe(b.ns, { port: PORT, name: b.key });
+  await applyServices(lab, SERVICE);
+  await waitServed(lab, "x/web", 2);
+  const web = await addresses(lab, "x/web");
+  const n1 = lab.node("n1");
+  const pinDir = join(lab.bpffs, "hypha", "n1", "plugins", "lb");
+  const both = ["x/a", "x/b"];
+
+  await t.step("disabled at runtime: programs, links and maps are gone", async () => {
+    assert.ok(existsSync(pinDir));
+    assert.equal(await cgroupLinks(lab, "n1"), 8, "8 socket hooks");
+    await lab.hypha("n1", ["plugins", "disable", "lb"]);
+    const maps = (await lab.hypha("n1", ["bpf", "map", "list", "-o", "json"])).stdout;
+    assert.doesNotMatch(maps, /hypha_lb_/);
+    assert.ok(!existsSync(pinDir), `${pinDir} is removed`);
+    assert.equal(await cgroupLinks(lab, "n1"), 0);
+    const hooks = JSON.parse(
+      (await lab.hypha("n1", ["bpf", "map", "dump", "hypha_hooks", "-o", "json"])).stdout,
+    );
+    assert.equal(hooks.entries.length, 0, "core's hook slots are empty");
+    // n1 no longer balances: its node port has no listener (refused); pods still work
+    assert.deepEqual(await answers(lab.external.ns, n1.ip, web.nodePort!, 2), {
+      "!refused": 2,
+    });
+    const r = await rrClient(c.ns, { host: b.ip, port: PORT, mode: "crr", count: 50 });
+    assert.equal(r.failed, 0, "pod networking is untouched");
+    // n2 still does
+    assert.deepEqual(
+      Object.keys(await answers(lab.external.ns, lab.node("n2").ip, web.nodePort!, 12)).sort(),
+      both,
+    );
+  });
+
+  await t.step("enabled again: it serves again", async () => {
+    await lab.hypha("n1", ["plugins", "enable", "lb"]);
+    await waitFor("n1 serves again", async () => {
+      const r = await answers(lab.external.ns, n1.ip, web.nodePort!, 1);
+      return !Object.keys(r)[0]!.startsWith("!");
+    });
+    assert.deepEqual(Object.keys(await answers(c.ns, web.clusterIP!, 80, 12)).sort(), both);
+    assert.equal(await cgroupLinks(lab, "n1"), 8);
+  });
+
+  await t.step("an agent restart under traffic: no failed connection, no write", async () => {
+    const probes = [
+      rrClient(lab.external.ns, {
+        host: n1.ip,
+        port: web.nodePort!,
+        mode: "probe",
+        durationS: 6,
+        intervalMs: 20,
+      }),
+      rrClient(c.ns, {
+        host: web.clusterIP!,
+        port: 80,
+        mode: "probe",
+        durationS: 6,
+        intervalMs: 20,
+      }),
+      rrClient(lab.external.ns, { host: n1.ip, port: web.nodePort!, mode: "rr", durationS: 6 }),
+    ];
+    await new Promise((r) => setTimeout(r, 1000));
+    await n1.agent.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    await n1.agent.start();
+    await waitFor(
+      "the plugin runs again",
+      async () => (await status(lab, "n1")).plugins.find((p) => p.id === "lb")?.health === "ok",
+    );
+    for (const r of await Promise.all(probes)) {
+      assert.equal(r.failed, 0, `${r.mode}: ${JSON.stringify(r.firstFailures)}`);
+      assert.ok(r.ok > 50, `${r.mode}: ${r.ok} ok`);
+    }
+    const s = await status(lab, "n1");
+    assert.equal(s.datapath.mapWrites, 0, "the restarted agent wrote no map entry");
+    assert.equal(s.datapath.linkWrites, 0, "nor attached anything");
+  });
+});
