@@ -19,7 +19,6 @@ import {
   type LbFrontendKey,
   type LbSlotKey,
   type LbSourceRangeKey,
-  MAPS,
 } from "./generated/lb.ts";
 import { IdAllocator } from "./ids.ts";
 import { maglevTable } from "./maglev.ts";
