@@ -1,0 +1,39 @@
+// Bringing labs up from the command line (`lab up`, the demo) and describing them.
+import { join } from "node:path";
+import { Lab, type LabOptions, WORLD_IP } from "./lab.ts";
+
+export function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export function describe(lab: Lab): string {
+  const lines = [
+    `lab ${lab.id}: underlay namespace ${lab.underlay} (bridge br0), world ${lab.external.ns} ${lab.external.ip} (and ${WORLD_IP})`,
+  ];
+  if (lab.etcd) lines.push(`  etcd: ${lab.etcd.endpoints.join(", ")} in namespace ${lab.kv.ns}`);
+  for (const n of lab.nodes.values()) {
+    lines.push(`  node ${n.name}: namespace ${n.ns}, eth0 ${n.ip}, agent socket ${n.socket}`);
+    lines.push(
+      `    inspect: ip netns exec ${n.ns} scripts/deno task -q hypha status --config ${n.configFile}`,
+    );
+    lines.push(`    log:     ${join(n.dir, "agent.log")}`);
+  }
+  lines.push(`  tear down: scripts/deno task lab down ${lab.id}`);
+  return lines.join("\n");
+}
+
+/** Leaves the lab running after this process exits: agents are detached children. */
+export async function up(nodes: number, opts: Omit<LabOptions, "nodes"> = {}): Promise<Lab> {
+  console.log(
+    `creating a ${nodes}-node lab (network namespaces, bridge, veths; nothing in the root namespace)` +
+      (opts.etcd ? ` with ${opts.etcd} etcd member(s)` : ""),
+  );
+  const lab = await Lab.create({ nodes, ...opts });
+  console.log(`lab ${lab.id} created; starting an agent in every node`);
+  await lab.startAgents({ detached: true });
+  for (const n of lab.nodes.values()) {
+    console.log(`  agent on ${n.name} ready (pid ${n.agent.pid})`);
+  }
+  return lab;
+}
