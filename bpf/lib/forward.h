@@ -35,7 +35,14 @@ __always_inline_hypha int encap_to_node(struct __sk_buff *skb, const struct node
 	return hypha_redirect(cfg->tunnel_ifindex, 0);
 }
 
-__always_inline_hypha int fib_redirect(struct __sk_buff *skb, const struct hypha_tuple *t)
+#define FIB_DEC_TTL 0x1 /* the packet is routed through this node */
+#define FIB_NEIGH 0x2   /* without a neighbour entry, bpf_redirect_neigh() rather than the stack */
+
+/* Sends a packet out of the device the kernel FIB names for its destination, with the next hop's
+ * MACs. Without a neighbour entry yet it takes the host stack, which resolves it, unless
+ * FIB_NEIGH asks for bpf_redirect_neigh() (a packet the stack's input path would drop). */
+__always_inline_hypha int fib_forward(struct __sk_buff *skb, const struct hypha_tuple *t,
+				      __u32 flags)
 {
 	struct bpf_fib_lookup fib = {
 		.l4_protocol = t->proto,
@@ -54,18 +61,29 @@ __always_inline_hypha int fib_redirect(struct __sk_buff *skb, const struct hypha
 		__builtin_memcpy(fib.ipv6_dst, t->daddr, 16);
 	}
 	long ret = hypha_fib_lookup(skb, &fib, 0);
-	if (ret != BPF_FIB_LKUP_RET_SUCCESS)
+	int neigh = ret == BPF_FIB_LKUP_RET_NO_NEIGH && (flags & FIB_NEIGH);
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS && !neigh)
 		return TC_ACT_OK; /* no neighbour yet, or not forwardable here: the stack decides */
-	int err = dec_ttl(skb, t->family, t->ttl);
-	if (err)
-		return err;
+	if (flags & FIB_DEC_TTL) {
+		int err = dec_ttl(skb, t->family, t->ttl);
+		if (err)
+			return err;
+	}
+	if (neigh)
+		return hypha_redirect_neigh(fib.ifindex);
 	__u8 dmac[6], smac[6];
 	__builtin_memcpy(dmac, fib.dmac, 6);
 	__builtin_memcpy(smac, fib.smac, 6);
-	err = rewrite_macs(skb, dmac, smac);
+	int err = rewrite_macs(skb, dmac, smac);
 	if (err)
 		return err;
 	return hypha_redirect(fib.ifindex, 0);
+}
+
+/* Native routing with BPF host routing: a pod's packet for another node. */
+__always_inline_hypha int fib_redirect(struct __sk_buff *skb, const struct hypha_tuple *t)
+{
+	return fib_forward(skb, t, FIB_DEC_TTL);
 }
 
 #endif /* HYPHA_FORWARD_H */

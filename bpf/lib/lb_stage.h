@@ -128,43 +128,11 @@ __always_inline_hypha void lb_rev_put(const struct hypha_tuple *xlated,
 
 /* Sends a translated packet out of the node without the host stack, which would drop it: its
  * source is now an address of this node (SNAT, or a service address on a node address), a
- * "martian" to the stack's input path. A FIB lookup gives the device and MACs; without a
- * neighbour entry yet, bpf_redirect_neigh() resolves it. */
-__always_inline_hypha int lb_redirect(struct __sk_buff *skb, const struct hypha_tuple *t,
-				      int forwarded)
+ * "martian" to the stack's input path. Without a neighbour entry yet, bpf_redirect_neigh()
+ * resolves it. */
+__always_inline_hypha int lb_redirect(struct __sk_buff *skb, const struct hypha_tuple *t)
 {
-	struct bpf_fib_lookup fib = {
-		.l4_protocol = t->proto,
-		.sport = t->sport,
-		.dport = t->dport,
-		.ifindex = skb->ifindex,
-	};
-	if (t->family == 4) {
-		fib.family = HYPHA_AF_INET;
-		fib.ipv4_src = t->saddr[0];
-		fib.ipv4_dst = t->daddr[0];
-	} else {
-		fib.family = HYPHA_AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, t->saddr, 16);
-		__builtin_memcpy(fib.ipv6_dst, t->daddr, 16);
-	}
-	long ret = hypha_fib_lookup(skb, &fib, 0);
-	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return TC_ACT_OK; /* not forwardable from here: the stack decides */
-	if (forwarded) {
-		int err = dec_ttl(skb, t->family, t->ttl);
-		if (err)
-			return err;
-	}
-	if (ret == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return hypha_redirect_neigh(fib.ifindex);
-	__u8 dmac[6], smac[6];
-	__builtin_memcpy(dmac, fib.dmac, 6);
-	__builtin_memcpy(smac, fib.smac, 6);
-	int err = rewrite_macs(skb, dmac, smac);
-	if (err)
-		return err;
-	return hypha_redirect(fib.ifindex, 0);
+	return fib_forward(skb, t, FIB_NEIGH | FIB_DEC_TTL);
 }
 
 /* Sends a translated request to the node of a remote backend: through the tunnel, or out of
@@ -175,7 +143,7 @@ __always_inline_hypha int lb_to_remote(struct __sk_buff *skb, const struct hypha
 	struct ipcache_value *info = ipcache_lookup(t->daddr, t->family);
 	if (info && info->tunnel_ipv4 && (cfg->flags & CONFIG_F_TUNNEL))
 		return encap_to_node(skb, cfg, info->tunnel_ipv4, identity);
-	return lb_redirect(skb, t, 1);
+	return lb_redirect(skb, t);
 }
 
 /* A reply that got its service address back goes to its client: a local pod, a pod behind the
@@ -189,7 +157,7 @@ __always_inline_hypha int lb_reply_out(struct __sk_buff *skb, const struct hypha
 	struct ipcache_value *info = ipcache_lookup(t->daddr, t->family);
 	if (info && info->tunnel_ipv4 && (cfg->flags & CONFIG_F_TUNNEL))
 		return encap_to_node(skb, cfg, info->tunnel_ipv4, identity);
-	return lb_redirect(skb, t, 1); /* routed through this node: one TTL less */
+	return lb_redirect(skb, t);
 }
 
 __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hypha_packet *pkt,

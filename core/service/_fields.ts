@@ -9,9 +9,12 @@ import {
   asObject,
   asString,
   checkFields,
+  DEFAULT_NAMESPACE,
   field,
   isObject,
   type Obj,
+  OBJECT_META_FIELDS,
+  readStringMap,
   shown,
 } from "../policy/parse/read.ts";
 
@@ -22,11 +25,13 @@ export {
   asString,
   checkFields,
   child,
+  DEFAULT_NAMESPACE,
   field,
   isObject,
   Issues,
   item,
   type Obj,
+  OBJECT_META_FIELDS,
   oneOf,
   quote,
   shown,
@@ -67,16 +72,7 @@ export function enumOf<T extends string>(
 }
 
 /** A map of strings (labels, annotations, selectors); non-string values are issues. */
-export function stringMap(v: unknown, path: string, issues: Issues): Record<string, string> {
-  if (v === undefined) return {};
-  const o = asObject(v, path, issues);
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(o ?? {})) {
-    if (typeof value === "string") out[key] = value;
-    else issues.add(child(path, key), `Must be a string, got ${shown(value)}: quote it`);
-  }
-  return out;
-}
+export const stringMap = readStringMap;
 
 /** An optional list: undefined when absent, [] with an issue when not a list. */
 export function listOf(v: unknown, path: string, issues: Issues): unknown[] {

@@ -7,34 +7,17 @@ import {
   asString,
   checkFields,
   child,
+  DEFAULT_NAMESPACE,
   field,
   type Issues,
   type Obj,
+  OBJECT_META_FIELDS,
   quote,
   stringMap,
 } from "./_fields.ts";
 import { dnsLabelProblem } from "./names.ts";
 
-/** Namespace of a manifest without metadata.namespace, as kubectl does. */
-export const DEFAULT_NAMESPACE = "default";
-
-const OBJECT_META = [
-  "name",
-  "namespace",
-  "labels",
-  "annotations",
-  "generateName",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "ownerReferences",
-  "finalizers",
-  "managedFields",
-  "selfLink",
-];
+export { DEFAULT_NAMESPACE };
 
 export interface ObjectMeta {
   name: string;
@@ -91,7 +74,7 @@ export function readObjectMeta(
   }
   const meta = asObject(metaV, "metadata", issues);
   if (!meta) return out;
-  checkFields(meta, "metadata", issues, OBJECT_META);
+  checkFields(meta, "metadata", issues, OBJECT_META_FIELDS);
   const nameV = field(meta, "name");
   if (nameV === undefined || nameV === "") issues.add("metadata.name", `Field "name" is required`);
   else {

@@ -22,7 +22,7 @@ import {
 } from "../../core/bpf/mod.ts";
 import { HOOKS } from "../../core/bpf/generated/hooks.ts";
 import type { OwnedMap, PluginDatapath } from "../../core/plugin/mod.ts";
-import { jsonSafe } from "../../core/json_safe.ts";
+import { ownedMap } from "../../core/datapath/cluster_maps.ts";
 import {
   type CtKey,
   type LbAffinity,
@@ -229,28 +229,12 @@ export class LbDatapath {
 
   /** The plugin's maps for the registry (API, metrics). */
   ownedMaps(): OwnedMap[] {
-    return (Object.entries(this.maps) as Array<[string, BpfMap<unknown, unknown>]>).map((
-      [field, map],
-    ) => {
-      const name = `hypha_lb_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-      return {
-        name,
-        type: map.info.type,
-        keySize: map.info.keySize,
-        valueSize: map.info.valueSize,
-        maxEntries: map.info.maxEntries,
-        pinned: join(this.#mapsDir, name),
-        count: () => map.count(),
-        dump: (limit: number) => {
-          const out: Array<{ key: unknown; value: unknown }> = [];
-          for (const [key, value] of map.entries()) {
-            if (out.length >= limit) break;
-            out.push({ key: jsonSafe(key), value: jsonSafe(value) });
-          }
-          return out;
-        },
-      };
-    });
+    return (Object.entries(this.maps) as Array<[string, BpfMap<unknown, unknown>]>).map(
+      ([field, map]) => {
+        const name = `hypha_lb_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+        return ownedMap(name, map, join(this.#mapsDir, name));
+      },
+    );
   }
 
   /** Gives the packets back to core's stages (the hook slots empty). Maps and links stay. */

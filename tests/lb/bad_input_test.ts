@@ -3,11 +3,9 @@
 // request is stored, and the services that worked keep working: probes run throughout.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Lab } from "../lab/lab.ts";
-import { rrClient, rrServe } from "../lab/rr.ts";
-import { addresses, applyServices, serviceOn, waitFor, waitServed } from "./lb_lab.ts";
+import { rrClient } from "../lab/rr.ts";
+import { addresses, applyServices, BACKEND_PORT, serviceOn, waitFor, webLab } from "./lb_lab.ts";
 
-const PORT = 8080;
 const GOOD = `
 apiVersion: v1
 kind: Service
@@ -15,7 +13,7 @@ metadata: { name: web, namespace: x }
 spec:
   type: NodePort
   selector: { app: web }
-  ports: [{ port: 80, targetPort: ${PORT}, nodePort: 30080 }]
+  ports: [{ port: 80, targetPort: ${BACKEND_PORT}, nodePort: 30080 }]
 `;
 
 const service = (name: string, spec: string, annotations = "") => `
@@ -62,19 +60,9 @@ const BAD: Array<[string, string, RegExp]> = [
 ];
 
 Deno.test("lb bad input: rejected or reported with the field, other services keep working", async (t) => {
-  await using lab = await Lab.create({
-    nodes: 2,
-    etcd: 1,
-    nodeConfig: { plugins: { lb: { enabled: true } } },
-  });
-  await lab.startAgents();
-  const a = await lab.addPod("n1", "x/a", { labels: { app: "web" } });
-  const b = await lab.addPod("n2", "x/b", { labels: { app: "web" } });
+  await using scene = await webLab(GOOD);
+  const { lab, a } = scene;
   const c = await lab.addPod("n2", "x/c", { labels: { app: "client" } });
-  await using _sa = await rrServe(a.ns, { port: PORT, name: a.key });
-  await using _sb = await rrServe(b.ns, { port: PORT, name: b.key });
-  await applyServices(lab, GOOD);
-  await waitServed(lab, "x/web", 2);
   const web = await addresses(lab, "x/web");
   const file = async (text: string) => {
     const path = join(lab.dir, `bad-${crypto.randomUUID().slice(0, 8)}.yaml`);
@@ -120,7 +108,7 @@ apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: ghost-1, namespace: x, labels: { kubernetes.io/service-name: ghost } }
 addressType: IPv4
-ports: [{ port: ${PORT} }]
+ports: [{ port: ${BACKEND_PORT} }]
 endpoints: [{ addresses: [${a.ip}] }]
 `,
     );

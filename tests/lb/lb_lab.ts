@@ -2,8 +2,10 @@
 // until every node serves them, asking which backend answered (backends answer their pod name)
 // and what source they saw.
 import { join } from "node:path";
-import type { Lab } from "../lab/lab.ts";
-import { rrName } from "../lab/rr.ts";
+import { mergeValues } from "../../core/config/layers.ts";
+import { Lab, type LabOptions } from "../lab/lab.ts";
+import type { LabPod } from "../lab/pods.ts";
+import { rrName, rrServe, type RrServer } from "../lab/rr.ts";
 
 /** Writes `yaml` into the lab and applies it through node `node`'s CLI. */
 export async function applyServices(lab: Lab, yaml: string, node = "n1"): Promise<string> {
@@ -97,4 +99,61 @@ export async function answers(
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;
+}
+
+export const BACKEND_PORT = 8080;
+
+export interface WebLab extends AsyncDisposable {
+  lab: Lab;
+  /** x/a on n1 and x/b on n2 (labels app=web), answering their name on BACKEND_PORT. */
+  a: LabPod;
+  b: LabPod;
+}
+
+/**
+ * The usual scene: a 2-node lab with etcd and the load balancer on (plus `options`), agents
+ * running, two web backends serving rr (TCP and UDP) on BACKEND_PORT, and `service` applied and
+ * served by both nodes with both backends. Disposing stops the servers and destroys the lab.
+ */
+export async function webLab(
+  service: string,
+  options: Omit<LabOptions, "nodes" | "etcd"> & {
+    lb?: Record<string, unknown>;
+    /** The service to wait for (default x/web). */
+    serviceKey?: string;
+  } = {},
+): Promise<WebLab> {
+  const { lb, serviceKey = "x/web", ...labOptions } = options;
+  const lab = await Lab.create({
+    nodes: 2,
+    etcd: 1,
+    ...labOptions,
+    nodeConfig: mergeValues(labOptions.nodeConfig ?? {}, {
+      plugins: { lb: { enabled: true, ...lb } },
+    }) as Record<string, unknown>,
+  });
+  const servers: RrServer[] = [];
+  try {
+    await lab.startAgents();
+    const a = await lab.addPod("n1", "x/a", { labels: { app: "web" } });
+    const b = await lab.addPod("n2", "x/b", { labels: { app: "web" } });
+    for (const p of [a, b]) {
+      servers.push(await rrServe(p.ns, { port: BACKEND_PORT, name: p.key, udp: true }));
+    }
+    await applyServices(lab, service);
+    await waitServed(lab, serviceKey, 2);
+    return {
+      lab,
+      a,
+      b,
+      async [Symbol.asyncDispose]() {
+        await Promise.all(servers.map((s) => s.stop()));
+        await lab.destroy();
+      },
+    };
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    await lab.destroy();
+    throw err;
+  }
 }

@@ -5,12 +5,11 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient } from "../../core/api/client.ts";
-import { Lab } from "../lab/lab.ts";
+import type { Lab } from "../lab/lab.ts";
 import { run } from "../lab/netns.ts";
-import { rrClient, rrServe } from "../lab/rr.ts";
-import { addresses, answers, applyServices, waitFor, waitServed } from "./lb_lab.ts";
+import { rrClient } from "../lab/rr.ts";
+import { addresses, answers, BACKEND_PORT, waitFor, webLab } from "./lb_lab.ts";
 
-const PORT = 8080;
 const SERVICE = `
 apiVersion: v1
 kind: Service
@@ -18,7 +17,7 @@ metadata: { name: web, namespace: x }
 spec:
   type: NodePort
   selector: { app: web }
-  ports: [{ port: 80, targetPort: ${PORT} }]
+  ports: [{ port: 80, targetPort: ${BACKEND_PORT} }]
 `;
 
 async function status(lab: Lab, node: string) {
@@ -38,19 +37,9 @@ async function cgroupLinks(lab: Lab, node: string): Promise<number> {
 }
 
 Deno.test("lb: switched off and on at runtime, and an agent restart under traffic", async (t) => {
-  await using lab = await Lab.create({
-    nodes: 2,
-    etcd: 1,
-    nodeConfig: { plugins: { lb: { enabled: true } } },
-  });
-  await lab.startAgents();
-  const a = await lab.addPod("n1", "x/a", { labels: { app: "web" } });
-  const b = await lab.addPod("n2", "x/b", { labels: { app: "web" } });
+  await using scene = await webLab(SERVICE);
+  const { lab, b } = scene;
   const c = await lab.addPod("n1", "x/c", { labels: { app: "client" } });
-  await using _sa = await rrServe(a.ns, { port: PORT, name: a.key });
-  await using _sb = await rrServe(b.ns, { port: PORT, name: b.key });
-  await applyServices(lab, SERVICE);
-  await waitServed(lab, "x/web", 2);
   const web = await addresses(lab, "x/web");
   const n1 = lab.node("n1");
   const pinDir = join(lab.bpffs, "hypha", "n1", "plugins", "lb");
@@ -72,7 +61,7 @@ Deno.test("lb: switched off and on at runtime, and an agent restart under traffi
     assert.deepEqual(await answers(lab.external.ns, n1.ip, web.nodePort!, 2), {
       "!refused": 2,
     });
-    const r = await rrClient(c.ns, { host: b.ip, port: PORT, mode: "crr", count: 50 });
+    const r = await rrClient(c.ns, { host: b.ip, port: BACKEND_PORT, mode: "crr", count: 50 });
     assert.equal(r.failed, 0, "pod networking is untouched");
     // n2 still does
     assert.deepEqual(

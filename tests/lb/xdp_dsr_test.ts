@@ -4,12 +4,11 @@
 // receiver verifies: a translation that broke one would show as failed connections.
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
-import { Lab } from "../lab/lab.ts";
+import type { Lab } from "../lab/lab.ts";
 import { run } from "../lab/netns.ts";
-import { rrClient, rrServe, rrWhoami } from "../lab/rr.ts";
-import { addresses, answers, applyServices, waitFor, waitServed } from "./lb_lab.ts";
+import { rrClient, rrWhoami } from "../lab/rr.ts";
+import { addresses, answers, BACKEND_PORT, waitFor, webLab } from "./lb_lab.ts";
 
-const PORT = 8080;
 const SERVICE = `
 apiVersion: v1
 kind: Service
@@ -18,8 +17,8 @@ spec:
   type: NodePort
   selector: { app: web }
   ports:
-    - { name: tcp, port: 80, targetPort: ${PORT} }
-    - { name: udp, port: 53, targetPort: ${PORT}, protocol: UDP }
+    - { name: tcp, port: 80, targetPort: ${BACKEND_PORT} }
+    - { name: udp, port: 53, targetPort: ${BACKEND_PORT}, protocol: UDP }
 `;
 
 /** Runs of the XDP program pinned for node `node` (kernel program statistics). */
@@ -30,6 +29,20 @@ async function xdpRuns(lab: Lab, node: string): Promise<number> {
     (await run(["bpftool", "-j", "prog", "show", "id", String(link.prog_id)])).stdout,
   );
   return prog.run_cnt ?? 0;
+}
+
+/** Full-size segments both ways for 2 s, without a failure. */
+async function bulk(ns: string, host: string, port: number): Promise<void> {
+  const r = await rrClient(ns, {
+    host,
+    port,
+    mode: "rr",
+    durationS: 2,
+    requestSize: 1400,
+    responseSize: 60000,
+  });
+  assert.equal(r.failed, 0, `full-size segments both ways: ${JSON.stringify(r.firstFailures)}`);
+  assert.ok(r.ok > 0);
 }
 
 async function setMode(lab: Lab, mode: "snat" | "dsr"): Promise<void> {
@@ -43,22 +56,14 @@ async function setMode(lab: Lab, mode: "snat" | "dsr"): Promise<void> {
 }
 
 Deno.test("lb: XDP and direct server return from outside (native routing)", async (t) => {
-  await using lab = await Lab.create({
-    nodes: 2,
-    etcd: 1,
+  await using scene = await webLab(SERVICE, {
     routing: "native",
-    nodeConfig: { plugins: { lb: { enabled: true, xdp: "generic", mode: "snat" } } },
+    lb: { xdp: "generic", mode: "snat" },
   });
-  await lab.startAgents();
-  const a = await lab.addPod("n1", "x/a", { labels: { app: "web" } });
-  const b = await lab.addPod("n2", "x/b", { labels: { app: "web" } });
+  const { lab, a, b } = scene;
   for (const ns of [lab.external.ns, a.ns, b.ns]) {
     await run(["ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tx", "off"]);
   }
-  await using _sa = await rrServe(a.ns, { port: PORT, name: a.key, udp: true });
-  await using _sb = await rrServe(b.ns, { port: PORT, name: b.key, udp: true });
-  await applyServices(lab, SERVICE);
-  await waitServed(lab, "x/web", 2);
   const { nodePort, frontends } = await addresses(lab, "x/web");
   const udpPort = Number(
     /:(\d+)\/UDP$/.exec(
@@ -87,15 +92,7 @@ Deno.test("lb: XDP and direct server return from outside (native routing)", asyn
       assert.equal(r.failed, 0, JSON.stringify(r.firstFailures));
       const u = await answers(ext.ns, n1.ip, udpPort, 12, { udp: true });
       assert.deepEqual(Object.keys(u).sort(), ["x/a", "x/b"]);
-      const bulk = await rrClient(ext.ns, {
-        host: n1.ip,
-        port: nodePort!,
-        mode: "rr",
-        durationS: 2,
-        requestSize: 1400,
-        responseSize: 60000,
-      });
-      assert.equal(bulk.failed, 0, "full-size segments both ways");
+      await bulk(ext.ns, n1.ip, nodePort!);
     });
 
     await t.step("direct server return: the remote backend sees the client", async () => {
@@ -113,15 +110,7 @@ Deno.test("lb: XDP and direct server return from outside (native routing)", asyn
       assert.equal(r.failed, 0, JSON.stringify(r.firstFailures));
       const u = await answers(ext.ns, n1.ip, udpPort, 12, { udp: true });
       assert.deepEqual(Object.keys(u).sort(), ["x/a", "x/b"]);
-      const bulk = await rrClient(ext.ns, {
-        host: n1.ip,
-        port: nodePort!,
-        mode: "rr",
-        durationS: 2,
-        requestSize: 1400,
-        responseSize: 60000,
-      });
-      assert.equal(bulk.failed, 0, "full-size segments both ways");
+      await bulk(ext.ns, n1.ip, nodePort!);
     });
   } finally {
     await run(["sysctl", "-w", `kernel.bpf_stats_enabled=${stats}`]);

@@ -3,7 +3,18 @@
 // in audit mode: its verdicts are reported, not enforced.
 import { child, type Issues, quote } from "./issues.ts";
 import { dnsLabelProblem, labelKeyProblem, labelValueProblem, subdomainProblem } from "./names.ts";
-import { asObject, asString, checkFields, field, type Obj, shown } from "./read.ts";
+import {
+  asObject,
+  asString,
+  checkFields,
+  DEFAULT_NAMESPACE,
+  field,
+  type Obj,
+  OBJECT_META_FIELDS,
+  readStringMap,
+} from "./read.ts";
+
+export { DEFAULT_NAMESPACE };
 
 export interface KindInfo {
   kind:
@@ -30,28 +41,6 @@ export const KINDS: readonly KindInfo[] = [
 
 /** Annotation whose value "true" makes a policy audit-only ("false" or absent: enforced). */
 export const AUDIT_ANNOTATION = "policy.hypha.dev/audit";
-
-/** Namespace of a namespaced manifest without metadata.namespace, as kubectl does. */
-export const DEFAULT_NAMESPACE = "default";
-
-/** The ObjectMeta fields a manifest may carry (e.g. from `kubectl get -o yaml`); most are ignored. */
-const OBJECT_META = [
-  "name",
-  "namespace",
-  "labels",
-  "annotations",
-  "generateName",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "ownerReferences",
-  "finalizers",
-  "managedFields",
-  "selfLink",
-];
 
 /** The document as an object with a supported apiVersion and kind; undefined with an issue. */
 export function readKind(
@@ -140,7 +129,7 @@ export function readMetadata(obj: Obj, info: KindInfo, path: string, issues: Iss
     return { ...identity, audit: false };
   }
   const m = meta as Obj;
-  checkFields(m, metaPath, issues, OBJECT_META);
+  checkFields(m, metaPath, issues, OBJECT_META_FIELDS);
   const labels = readStringMap(field(m, "labels"), child(metaPath, "labels"), issues);
   for (const [key, value] of Object.entries(labels)) {
     const at = child(child(metaPath, "labels"), key);
@@ -163,17 +152,6 @@ export function readMetadata(obj: Obj, info: KindInfo, path: string, issues: Iss
     );
   }
   return { ...identity, audit: auditText === "true" };
-}
-
-function readStringMap(v: unknown, path: string, issues: Issues): Record<string, string> {
-  if (v === undefined) return {};
-  const o = asObject(v, path, issues);
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(o ?? {})) {
-    if (typeof value === "string") out[key] = value;
-    else issues.add(child(path, key), `Must be a string, got ${shown(value)}: quote it`);
-  }
-  return out;
 }
 
 function requiredString(o: Obj, key: string, path: string, issues: Issues): string | undefined {

@@ -143,3 +143,40 @@ export function readSpec(
   if (spec) checkFields(spec, specPath, issues, known);
   return spec;
 }
+
+/** Namespace of a namespaced manifest without metadata.namespace, as kubectl does. */
+export const DEFAULT_NAMESPACE = "default";
+
+/**
+ * The ObjectMeta fields a manifest may carry (e.g. from `kubectl get -o yaml`); most are ignored.
+ * Every manifest parser hypha has (policies, services) accepts exactly these.
+ */
+export const OBJECT_META_FIELDS = [
+  "name",
+  "namespace",
+  "labels",
+  "annotations",
+  "generateName",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+  "selfLink",
+];
+
+/** A map of strings (labels, annotations, selectors); a non-string value is an issue. */
+export function readStringMap(v: unknown, path: string, issues: Issues): Record<string, string> {
+  if (v === undefined) return {};
+  const o = asObject(v, path, issues);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(o ?? {})) {
+    if (typeof value === "string") out[key] = value;
+    else issues.add(child(path, key), `Must be a string, got ${shown(value)}: quote it`);
+  }
+  return out;
+}
