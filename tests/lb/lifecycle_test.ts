@@ -45,6 +45,16 @@ Deno.test("lb: switched off and on at runtime, and an agent restart under traffi
   const pinDir = join(lab.bpffs, "hypha", "n1", "plugins", "lb");
   const both = ["x/a", "x/b"];
 
+  await t.step("metrics: services, frontends, backends by state, map fill ratios", async () => {
+    using client = new ApiClient({ socket: n1.socket });
+    const text = await client.text("/metrics");
+    assert.match(text, /^hypha_lb_services 1$/m);
+    assert.match(text, /^hypha_lb_frontends\{kind="NodePort"\} 1$/m);
+    assert.match(text, /^hypha_lb_frontends\{kind="ClusterIP"\} 1$/m);
+    assert.match(text, /^hypha_lb_backends\{state="active"\} 2$/m);
+    assert.match(text, /^hypha_bpf_map_fill_ratio\{map="hypha_lb_frontends",owner="lb"\} \S+$/m);
+  });
+
   await t.step("disabled at runtime: programs, links and maps are gone", async () => {
     assert.ok(existsSync(pinDir));
     assert.equal(await cgroupLinks(lab, "n1"), 8, "8 socket hooks");
