@@ -24,7 +24,13 @@ import { type Ip, tryParseIp } from "../ipam/ip.ts";
 import { child, Issues, item, type Obj } from "./_fields.ts";
 import { claimId, type ServiceClaim, serviceClaims, type ServiceUsage } from "./claims.ts";
 import { clusterIPPath, familyName, readClusterIPs, wantedFamilies } from "./cluster_ips.ts";
-import { objectKey, type Service, type ServiceIssue, type ServicePort } from "./model.ts";
+import {
+  objectKey,
+  type Service,
+  SERVICE_PROTOCOLS,
+  type ServiceIssue,
+  type ServicePort,
+} from "./model.ts";
 import type { NodePortRange, ServiceOptions } from "./options.ts";
 import { parseService } from "./parse_service.ts";
 import { hasNodePorts } from "./service_ports.ts";
@@ -89,19 +95,20 @@ export function allocateService(input: AllocateInput): Allocation {
   });
   const families = wantedFamilies(ips, svc.type, options.clusterIPRanges.map((r) => r.family));
   if (fill && families.length > 0) {
-    const takenIps = new Set<string>();
-    for (const [id, owner] of usage) {
-      if (owner !== key && id.startsWith("clusterIP/")) takenIps.add(id.slice(10));
-    }
+    // Looked up in the usage, not copied out of it: allocating n services stays linear.
+    const taken = (ip: string) => {
+      const owner = usage.get(`clusterIP/${ip}`);
+      return owner !== undefined && owner !== key;
+    };
     const chosen: Ip[] = [];
     for (const family of families) {
       const range = options.clusterIPRanges.find((r) => r.family === family)!;
-      const free = (ip: Ip) => !takenIps.has(ip.toString()) && range.contains(ip);
+      const free = (ip: Ip) => !taken(ip.toString()) && range.contains(ip);
       const ip = ips.ips.find((x) => x.family === family) ??
         input.previous?.clusterIPs.map((t) => tryParseIp(t)).find((x) =>
           x?.family === family && free(x)
         ) ??
-        pickIp(range, `${key}/${familyName(family)}`, takenIps);
+        pickIp(range, `${key}/${familyName(family)}`, taken, usage.size);
       if (!ip) {
         issues.push({
           path: "spec.clusterIP",
@@ -176,26 +183,33 @@ export function allocateService(input: AllocateInput): Allocation {
 
 /** The node ports of one allocation: what others hold, and what this service has chosen. */
 class NodePorts {
-  /** Port numbers other services hold, any protocol. */
-  readonly #taken = new Set<number>();
   /** "port/PROTO" this service holds now. */
   readonly #mine = new Set<string>();
   readonly #range: NodePortRange;
   readonly #ports: ServicePort[];
+  readonly #usage: ServiceUsage;
+  readonly #key: string;
 
   constructor(range: NodePortRange, usage: ServiceUsage, key: string, ports: ServicePort[]) {
     this.#range = range;
     this.#ports = ports;
-    for (const [id, owner] of usage) {
-      if (owner !== key && id.startsWith("nodePort/")) this.#taken.add(Number(id.split("/")[2]));
-    }
+    this.#usage = usage;
+    this.#key = key;
     for (const p of ports) {
       if (p.nodePort !== undefined) this.#mine.add(`${p.nodePort}/${p.protocol}`);
     }
   }
 
+  /** Another service holds port `n`, with any protocol (looked up, not copied: linear). */
+  #taken(n: number): boolean {
+    return SERVICE_PROTOCOLS.some((proto) => {
+      const owner = this.#usage.get(`nodePort/${proto}/${n}`);
+      return owner !== undefined && owner !== this.#key;
+    });
+  }
+
   free(n: number, protocol: string): boolean {
-    return n >= this.#range.min && n <= this.#range.max && !this.#taken.has(n) &&
+    return n >= this.#range.min && n <= this.#range.max && !this.#taken(n) &&
       !this.#mine.has(`${n}/${protocol}`);
   }
 
@@ -216,10 +230,10 @@ class NodePorts {
   pick(seed: string, protocol: string): number | undefined {
     const size = this.#range.max - this.#range.min + 1;
     const start = hash(seed) % size;
-    const limit = Math.min(size, this.#taken.size + this.#mine.size + 1);
+    const limit = Math.min(size, this.#usage.size + this.#mine.size + 1);
     for (let i = 0; i < limit; i++) {
       const n = this.#range.min + (start + i) % size;
-      if (!this.#taken.has(n) && ![...this.#mine].some((m) => m.startsWith(`${n}/`))) {
+      if (!this.#taken(n) && ![...this.#mine].some((m) => m.startsWith(`${n}/`))) {
         return this.#take(n, protocol);
       }
     }
@@ -244,18 +258,21 @@ function usableCount(range: Cidr): bigint {
   return n > 0n ? n : 0n;
 }
 
-function pickIp(range: Cidr, seed: string, taken: Set<string>): Ip | undefined {
+/** The first address not `taken` from a hash of `seed` on; `claims` bounds the probes. */
+function pickIp(
+  range: Cidr,
+  seed: string,
+  taken: (ip: string) => boolean,
+  claims: number,
+): Ip | undefined {
   const count = usableCount(range);
   if (count === 0n) return undefined;
   const start = BigInt(hash(seed)) % count;
-  let limit = BigInt(taken.size + 1);
+  let limit = BigInt(claims + 1);
   if (limit > count) limit = count;
   for (let i = 0n; i < limit; i++) {
     const ip = range.nth(2n + (start + i) % count);
-    if (!taken.has(ip.toString())) {
-      taken.add(ip.toString());
-      return ip;
-    }
+    if (!taken(ip.toString())) return ip;
   }
   return undefined;
 }

@@ -25,16 +25,39 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/**
+ * The documents of a file: YAML (several, separated by `---`), or, for a `.json` file, JSON: one
+ * object, an array of them or a `List` (what `kubectl get -o json` prints). JSON is read with
+ * JSON.parse, about a hundred times faster than the YAML parser: the format for tens of
+ * thousands of objects.
+ */
+function documentsOf(text: string, file: string): unknown[] {
+  if (file.endsWith(".json")) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new ManifestError(`${file}: invalid JSON: ${(err as Error).message}`);
+    }
+    if (Array.isArray(value)) return value;
+    if (isObject(value) && value.kind === "List" && Array.isArray(value.items)) return value.items;
+    return [value];
+  }
+  return YAML.parseAllDocuments(text).map((doc, i) => {
+    if (doc.errors.length) {
+      throw new ManifestError(
+        `${file} document ${i + 1}: invalid YAML: ${doc.errors[0]!.message}`,
+      );
+    }
+    return doc.toJSON();
+  });
+}
+
 /** Parses one file's documents; every problem names the file, document and field. */
 export function parseManifests(text: string, file: string): Manifest[] {
   const out: Manifest[] = [];
-  const docs = YAML.parseAllDocuments(text);
-  for (const [i, doc] of docs.entries()) {
+  for (const [i, value] of documentsOf(text, file).entries()) {
     const where = `${file} document ${i + 1}`;
-    if (doc.errors.length) {
-      throw new ManifestError(`${where}: invalid YAML: ${doc.errors[0]!.message}`);
-    }
-    const value = doc.toJSON();
     if (value === null || value === undefined) continue;
     if (!isObject(value)) throw new ManifestError(`${where}: must be a mapping`);
     for (const field of ["apiVersion", "kind"]) {
