@@ -1,5 +1,9 @@
 // `deno task bench`: every benchmark, baseline and hypha side by side; JSON in bench/results/.
 import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
+import { benchLbControlPlane } from "./lb/control_plane_bench.ts";
+import { run as benchLbMaglev } from "./lb/maglev_bench.ts";
+import { benchLbNodePort } from "./lb/nodeport_bench.ts";
+import { benchLbService } from "./lb/service_bench.ts";
 import { benchMapOps } from "./map_ops/map_ops_bench.ts";
 import { benchCni } from "./pod_network/cni_bench.ts";
 import { benchPodNetwork } from "./pod_network/pod_network_bench.ts";
@@ -18,6 +22,10 @@ const benches = [
   benchPolicyCompute,
   benchPolicyDatapath,
   benchPolicyPropagation,
+  benchLbMaglev,
+  benchLbService,
+  benchLbNodePort,
+  benchLbControlPlane,
 ];
 for (const bench of benches) {
   const result = await bench();

@@ -1,7 +1,9 @@
 // kube-proxy in a lab namespace, the baseline of the load-balancing benchmarks: ClusterIP
 // services over backends (typically BPF-free pods from bench/pod_network/baseline_pods.ts), loaded
 // with either kube-proxy design in one restore, timed, and removed again. Only the namespace it is
-// given is touched. Backends from baseline pods:
+// given is touched. The node can be a lab node's namespace or a baseline node of its own
+// (baselineNode(): a BPF-free namespace with BPF-free pods, so kube-proxy's rules and hypha's
+// programs never see each other's packets). Backends from baseline pods:
 //
 //   const pods = [await baselinePod(lab, "n1", 0, 1), await baselinePod(lab, "n1", 0, 2)];
 //   const services = baselineServices(1000, pods.map((p) => ({ ip: p.ip, port: 7100 })));
@@ -9,7 +11,8 @@
 //     clusterCIDR: BASELINE_POD_CIDR,
 //   });
 import type { BaselinePod } from "../pod_network/baseline_pods.ts";
-import { inNs, run } from "../../tests/lab/netns.ts";
+import type { Lab } from "../../tests/lab/lab.ts";
+import { inNs, ip, run } from "../../tests/lab/netns.ts";
 import type { BaselineEndpoint, BaselineService } from "./baseline_service.ts";
 import { iptablesEmptyNat, iptablesRules } from "./kube_proxy_iptables.ts";
 import { NFT_TABLE, nftRemoveRules, nftRules } from "./kube_proxy_nftables.ts";
@@ -158,4 +161,78 @@ export async function installKubeProxy(
   let removed: Promise<void> | undefined;
   const remove = () => removed ??= removeKubeProxy(ns, design);
   return { design, ns, tool, services, loadMs, remove, [Symbol.asyncDispose]: remove };
+}
+
+/** A node namespace without hypha: no agent, no BPF, not in any lab cgroup. */
+export interface BaselineNode {
+  name: string;
+  ns: string;
+  /** Its address on the lab's underlay (br0), when plugged in. */
+  ip?: string;
+}
+
+const GATEWAY = "169.254.1.1";
+
+/**
+ * Node namespace `hl-<lab>-<name>` (so destroying the lab removes it), forwarding on; with
+ * `address`, plugged into the lab's underlay bridge as `eth0` (`address`/24), where the external
+ * namespace and the lab's nodes reach it. `name`: 1-10 lowercase letters and digits.
+ */
+export async function baselineNode(
+  lab: Lab,
+  name: string,
+  opts: { address?: string } = {},
+): Promise<BaselineNode> {
+  if (!/^[a-z0-9]{1,10}$/.test(name)) {
+    throw new Error(`Baseline node name "${name}" must be 1-10 lowercase letters/digits`);
+  }
+  const ns = `hl-${lab.id}-${name}`;
+  await run(["ip", "netns", "add", ns]);
+  await ip(ns, "link", "set", "lo", "up");
+  await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  if (opts.address === undefined) return { name, ns };
+  await lab.plug(ns, {
+    bridge: "br0",
+    port: `h${lab.id}${name}`,
+    ifname: "eth0",
+    address: opts.address,
+  });
+  return { name, ns, ip: opts.address };
+}
+
+/**
+ * Pod `index` (1-254) of a baseline node, addressed 10.250.<subnet>.<index>/32: a plain veth
+ * pair, a /32 host route in the node, the node as default gateway (as baselinePod() wires them).
+ */
+export async function baselineNodePod(
+  lab: Lab,
+  node: BaselineNode,
+  subnet: number,
+  index: number,
+): Promise<BaselinePod> {
+  const ns = `hl-${lab.id}-${node.name}p${index}`;
+  const host = `${node.name.slice(0, 8)}x${index}`;
+  const address = `10.250.${subnet}.${index}`;
+  await run(["ip", "netns", "add", ns]);
+  await ip(node.ns, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+  await ip(node.ns, "link", "set", host, "up");
+  const mac = JSON.parse((await ip(node.ns, "-j", "link", "show", host)).stdout)[0].address;
+  await ip(ns, "link", "set", "lo", "up");
+  await ip(ns, "link", "set", "eth0", "up");
+  await ip(ns, "addr", "add", `${address}/32`, "dev", "eth0");
+  await ip(ns, "route", "add", `${GATEWAY}/32`, "dev", "eth0", "scope", "link");
+  await ip(ns, "neigh", "replace", GATEWAY, "lladdr", mac, "dev", "eth0", "nud", "permanent");
+  await ip(ns, "route", "add", "default", "via", GATEWAY, "dev", "eth0");
+  await ip(node.ns, "route", "replace", `${address}/32`, "dev", host, "scope", "link");
+  return { ns, ip: address };
+}
+
+/** Routes 10.250.<subnet>.0/24 (`to`'s pods) from `from` via `to`'s underlay address. */
+export async function routeBaselinePods(
+  from: BaselineNode,
+  to: BaselineNode,
+  subnet: number,
+): Promise<void> {
+  if (!to.ip) throw new Error(`Baseline node "${to.name}" is not on the underlay`);
+  await ip(from.ns, "route", "replace", `10.250.${subnet}.0/24`, "via", to.ip, "dev", "eth0");
 }

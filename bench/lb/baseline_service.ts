@@ -16,6 +16,8 @@ export interface BaselineService {
   port: number;
   protocol: "TCP" | "UDP";
   endpoints: BaselineEndpoint[];
+  /** A NodePort service: also reachable on this port of the node's own addresses. */
+  nodePort?: number;
 }
 
 /** kube-proxy's masquerade mark bit (--iptables-masquerade-bit 14). */
@@ -92,6 +94,14 @@ export function checkServices(services: readonly BaselineService[]): void {
       const key = `${e.ip}:${e.port}`;
       if (seen.has(key)) throw new Error(`${at}: endpoint "${key}" is listed twice`);
       seen.add(key);
+    }
+    if (s.nodePort !== undefined) {
+      if (!isPort(s.nodePort)) throw new Error(`${at}: nodePort "${s.nodePort}" is not 1-65535`);
+      const np = `node:${s.nodePort}/${s.protocol}`;
+      if (frontends.has(np)) {
+        throw new Error(`${at}: nodePort ${s.nodePort}/${s.protocol} is used by another service`);
+      }
+      frontends.add(np);
     }
     const name = servicePortName(s);
     if (names.has(name)) throw new Error(`${at}: service port "${name}" is listed twice`);

@@ -8,9 +8,18 @@
 //   KUBE-SEP-<hash>: hairpin (the endpoint reaching itself) -> KUBE-MARK-MASQ, then DNAT
 //   POSTROUTING -> KUBE-POSTROUTING: masquerades what KUBE-MARK-MASQ marked
 //
+// NodePorts (services with `nodePort`), as kube-proxy writes them for externalTrafficPolicy
+// Cluster and every local address (--nodeport-addresses unset):
+//   KUBE-SERVICES, last rule: -m addrtype --dst-type LOCAL -> KUBE-NODEPORTS (so a NodePort
+//     packet first walks every ClusterIP rule)
+//   KUBE-NODEPORTS: one rule per node port -> KUBE-EXT-<hash>
+//   KUBE-EXT-<hash>: KUBE-MARK-MASQ (external traffic is masqueraded), then KUBE-SVC-<hash>
+// The NodePort rules are written only when some service has a node port (kube-proxy always
+// writes the KUBE-NODEPORTS jump; ClusterIP traffic never reaches it).
+//
 // Chain names hash the service port name and protocol (and the endpoint), as kube-proxy does, so
 // they are stable across runs. Like kube-proxy, comments on the per-endpoint rules are left out
-// above 1,000 endpoints in total. NodePorts and the filter table are not part of this baseline.
+// above 1,000 endpoints in total. The filter table is not part of this baseline.
 import {
   type BaselineEndpoint,
   type BaselineService,
@@ -35,6 +44,11 @@ const BUILTIN = ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"] as const;
 /** "KUBE-SVC-" and 16 base32 characters. */
 export function svcChainName(s: BaselineService): string {
   return `KUBE-SVC-${nameHash(servicePortName(s) + s.protocol.toLowerCase(), 16)}`;
+}
+
+/** "KUBE-EXT-" and the hash of svcChainName(): the NodePort entry of the service. */
+export function extChainName(s: BaselineService): string {
+  return `KUBE-EXT-${nameHash(servicePortName(s) + s.protocol.toLowerCase(), 16)}`;
 }
 
 /** "KUBE-SEP-" and 16 base32 characters. */
@@ -71,6 +85,7 @@ export function iptablesRules(
     } -j MASQUERADE --random-fully`,
   ];
   const svcRules: string[] = [];
+  const nodePortRules: string[] = [];
   const endpointRules: string[] = [];
   for (const s of services) {
     const name = servicePortName(s);
@@ -80,6 +95,20 @@ export function iptablesRules(
       `-m ${proto} --dport ${s.port}`;
     chains.push(svc);
     svcRules.push(`-A KUBE-SERVICES ${frontend} -j ${svc}`);
+    if (s.nodePort !== undefined) {
+      const ext = extChainName(s);
+      chains.push(ext);
+      nodePortRules.push(
+        `-A KUBE-NODEPORTS -p ${proto} ${
+          comment(name)
+        } -m ${proto} --dport ${s.nodePort} -j ${ext}`,
+      );
+      endpointRules.push(
+        `-A ${ext} ${comment(`masquerade traffic for ${name} external destinations`)} ` +
+          "-j KUBE-MARK-MASQ",
+        `-A ${ext} -j ${svc}`,
+      );
+    }
     if (opts.clusterCIDR !== undefined) {
       endpointRules.push(`-A ${svc} ! -s ${opts.clusterCIDR} ${frontend} -j KUBE-MARK-MASQ`);
     }
@@ -101,12 +130,21 @@ export function iptablesRules(
       );
     });
   }
+  if (nodePortRules.length) {
+    chains.splice(1, 0, "KUBE-NODEPORTS");
+    svcRules.push(
+      `-A KUBE-SERVICES ${
+        comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain")
+      } -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
+    );
+  }
   return [
     "*nat",
     ...BUILTIN.map((c) => `:${c} ACCEPT [0:0]`),
     ...chains.map((c) => `:${c} - [0:0]`),
     ...rules,
     ...svcRules,
+    ...nodePortRules,
     ...endpointRules,
     "COMMIT",
     "",

@@ -10,6 +10,7 @@
 // Chain names follow kube-proxy's shape (an 8-character hash, then the readable name). Commands
 // come in dependency order (chains before the rules and map elements that jump to them).
 // Priorities are numbers: nft before 1.0.7 or so accepts "dstnat" on prerouting only.
+// NodePorts are not modelled (a service with a nodePort is rejected).
 import {
   type BaselineEndpoint,
   type BaselineService,
@@ -45,6 +46,13 @@ export function nftEndpointChainName(s: BaselineService, e: BaselineEndpoint): s
 export function nftRules(services: readonly BaselineService[], opts: NftOptions = {}): string {
   checkServices(services);
   if (opts.clusterCIDR !== undefined) checkCidr(opts.clusterCIDR);
+  const withNodePort = services.find((s) => s.nodePort !== undefined);
+  if (withNodePort) {
+    throw new Error(
+      `Service "${withNodePort.namespace}/${withNodePort.name}": NodePorts are not modelled in ` +
+        "the nftables baseline (use the iptables one)",
+    );
+  }
   const t = NFT_TABLE;
   const out: string[] = [
     // "add" then "delete": removes an earlier copy, and does not fail when there is none.

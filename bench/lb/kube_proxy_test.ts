@@ -14,6 +14,7 @@ import {
 import type { BaselineEndpoint, BaselineService } from "./baseline_service.ts";
 import {
   endpointProbability,
+  extChainName,
   iptablesRules,
   sepChainName,
   svcChainName,
@@ -123,6 +124,44 @@ Deno.test("iptablesRules() writes kube-proxy's nat table", async (t) => {
       () => iptablesRules([s], { clusterCIDR: "10.244.0.0" }),
       /Cluster CIDR "10.244.0.0"/,
     );
+  });
+});
+
+Deno.test("iptablesRules() writes kube-proxy's NodePort rules", async (t) => {
+  const web = { ...service("web", 2), nodePort: 30080 };
+  const api = service("api", 1, "10.96.0.11");
+
+  await t.step("KUBE-SERVICES ends with the LOCAL jump to KUBE-NODEPORTS", () => {
+    const text = iptablesRules([web, api]);
+    const entries = lines(text, "-A KUBE-SERVICES ");
+    assert.equal(entries.length, 3);
+    assert.match(entries[2]!, /-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS$/);
+    assert.equal(lines(text, ":KUBE-NODEPORTS - ").length, 1);
+    const ports = lines(text, "-A KUBE-NODEPORTS ");
+    assert.equal(ports.length, 1, "only the NodePort service");
+    assert.match(ports[0]!, new RegExp(`-p tcp .*-m tcp --dport 30080 -j ${extChainName(web)}$`));
+  });
+
+  await t.step("KUBE-EXT marks for masquerade, then jumps to the service chain", () => {
+    const text = iptablesRules([web]);
+    const ext = lines(text, `-A ${extChainName(web)} `);
+    assert.equal(ext.length, 2);
+    assert.match(ext[0]!, /external destinations" -j KUBE-MARK-MASQ$/);
+    assert.equal(ext[1], `-A ${extChainName(web)} -j ${svcChainName(web)}`);
+    assert.equal(extChainName(web).slice(9), svcChainName(web).slice(9), "the same hash");
+  });
+
+  await t.step("without node ports there is no KUBE-NODEPORTS at all", () => {
+    assert.doesNotMatch(iptablesRules([api]), /NODEPORTS|addrtype/);
+  });
+
+  await t.step("bad and duplicate node ports are rejected, naming the service", () => {
+    assert.throws(() => iptablesRules([{ ...web, nodePort: 70000 }]), /nodePort "70000"/);
+    assert.throws(
+      () => iptablesRules([web, { ...api, nodePort: 30080 }]),
+      /"default\/api"\): nodePort 30080\/TCP is used by another service/,
+    );
+    assert.throws(() => nftRules([web]), /NodePorts are not modelled/);
   });
 });
 
@@ -331,6 +370,17 @@ Deno.test("kube-proxy's designs balance ClusterIPs over both backends in a names
         await assert.rejects(rrName(client.ns, "10.96.0.10", 80, { timeoutMs: 300 }));
       });
     }
+
+    await t.step("iptables: a NodePort on the server's address reaches both backends", async () => {
+      const withPort = [{ ...services[0]!, nodePort: 30080 }, services[1]!];
+      await using _kp = await installKubeProxy(server.ns, "iptables", withPort);
+      const names = await Promise.all(
+        Array.from({ length: 20 }, () => rrName(client.ns, server.ip, 30080, { timeoutMs: 2_000 })),
+      );
+      assert.deepEqual([...new Set(names)].sort(), ["backend-1", "backend-2"]);
+      // ClusterIPs routed to the server are DNATed in its PREROUTING by the same rules
+      assert.equal(await rrName(client.ns, "10.96.0.11", 80), "backend-2");
+    });
 
     for (const design of DESIGNS) {
       await t.step(`${design}: 1,000 then 10,000 services load in one restore each`, async () => {
