@@ -40,11 +40,45 @@ struct {
 	__uint(max_entries, HYPHA_NAT_SIZE);
 } hypha_snat SEC(".maps");
 
+/* A translation lives as long as its connection would in conntrack: a FIN or RST shortens it to
+ * the closing lifetime at once (so its port comes back within seconds), traffic extends it at
+ * most once per CT_REFRESH_NS. */
 __always_inline_hypha void nat_refresh(struct nat_entry *e, const struct hypha_tuple *t, __u64 now)
 {
-	__u64 expires = now + ct_lifetime(t, CT_F_SEEN_REPLY) * NS_PER_SEC;
-	if (expires > e->expires + CT_REFRESH_NS)
+	__u16 flags = CT_F_SEEN_REPLY;
+	if (t->tcp_flags & (TCP_F_FIN | TCP_F_RST))
+		flags |= CT_F_CLOSING;
+	__u64 expires = now + ct_lifetime(t, flags) * NS_PER_SEC;
+	if (expires < e->expires || expires > e->expires + CT_REFRESH_NS)
 		e->expires = expires;
+}
+
+/* Claims the reply side `rkey` for a new translation: free, or held by a translation that has
+ * expired (the agent's garbage collection may not have come by yet), whose outbound half then
+ * goes too so it can never be found again. Returns 0 when claimed. */
+__always_inline_hypha int nat_claim(const struct ct_key *rkey, const struct nat_entry *reverse,
+				    __u64 now)
+{
+	if (bpf_map_update_elem(&hypha_snat, rkey, reverse, BPF_NOEXIST) == 0)
+		return 0;
+	struct nat_entry *held = bpf_map_lookup_elem(&hypha_snat, rkey);
+	if (!held || held->expires >= now)
+		return -1;
+	/* the outbound half of the old translation: its original source, to what rkey's source
+	 * is (the destination) */
+	struct ct_key old = {
+		.sport = held->to_port,
+		.dport = rkey->sport,
+		.proto = rkey->proto,
+		.family = rkey->family,
+		.dir = CT_EGRESS,
+	};
+	__builtin_memcpy(old.saddr, held->to_addr, 16);
+	__builtin_memcpy(old.daddr, rkey->saddr, 16);
+	if (rkey->proto == IPPROTO_ICMP)
+		old.dport = old.sport; /* echo id in both */
+	bpf_map_delete_elem(&hypha_snat, &old);
+	return bpf_map_update_elem(&hypha_snat, rkey, reverse, BPF_ANY) == 0 ? 0 : -1;
 }
 
 /* Offsets of the source/destination port (or ICMP echo id) of the packet. */
@@ -122,7 +156,7 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 		rkey.dport = bpf_htons(candidate);
 		if (t->proto == IPPROTO_ICMP)
 			rkey.sport = rkey.dport; /* echo id in both */
-		if (bpf_map_update_elem(&hypha_snat, &rkey, &reverse, BPF_NOEXIST) == 0) {
+		if (nat_claim(&rkey, &reverse, now) == 0) {
 			port = candidate;
 			break;
 		}

@@ -282,3 +282,73 @@ CHECK(native_from_remote_pod)
 	test_assert(e && e->src_identity == 3003);
 	return TEST_PASS;
 }
+
+/* --- A translation that has expired gives its port to a new flow at once (the agent's garbage
+ * collection need not have come by); its outbound half goes with it. --- */
+PKTGEN(masquerade_takes_expired_port)
+{
+	return build_tcp(ctx, POD_IP, WORLD_IP, 61000, 80);
+}
+
+SETUP(masquerade_takes_expired_port)
+{
+	pod_and_cluster();
+	struct ct_key k = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_INGRESS };
+	k.saddr[0] = bpf_htonl(WORLD_IP);
+	k.daddr[0] = bpf_htonl(NODE_IP);
+	k.sport = bpf_htons(80);
+	k.dport = bpf_htons(61000);
+	struct nat_entry e = { .to_port = bpf_htons(41000), .expires = MOCK_NOW - 1 };
+	e.to_addr[0] = bpf_htonl(0x0a000111);
+	bpf_map_update_elem(&hypha_snat, &k, &e, BPF_ANY);
+	struct ct_key out = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_EGRESS };
+	out.saddr[0] = bpf_htonl(0x0a000111);
+	out.daddr[0] = bpf_htonl(WORLD_IP);
+	out.sport = bpf_htons(41000);
+	out.dport = bpf_htons(80);
+	struct nat_entry o = { .to_port = bpf_htons(61000), .expires = MOCK_NOW - 1 };
+	o.to_addr[0] = bpf_htonl(NODE_IP);
+	bpf_map_update_elem(&hypha_snat, &out, &o, BPF_ANY);
+	return test_tail_call(ctx, 1);
+}
+
+CHECK(masquerade_takes_expired_port)
+{
+	test_assert(bpf_ntohs(pkt_u16(ctx, OFF_SPORT)) == 61000);
+	struct nat_entry *back = nat_get(WORLD_IP, NODE_IP, 80, 61000, IPPROTO_TCP, CT_INGRESS);
+	test_assert(back && back->to_addr[0] == bpf_htonl(POD_IP));
+	test_assert(nat_get(0x0a000111, WORLD_IP, 41000, 80, IPPROTO_TCP, CT_EGRESS) == 0);
+	return TEST_PASS;
+}
+
+/* --- A FIN or RST shortens the translation to the closing lifetime. --- */
+PKTGEN(masquerade_fin_shortens)
+{
+	struct pktgen p;
+	pktgen_init(&p);
+	pktgen_ipv4(&p, POD_IP, WORLD_IP, IPPROTO_TCP);
+	pktgen_tcp(&p, 40000, 80, TCP_F_FIN | TCP_F_ACK);
+	return pktgen_finish(ctx, &p);
+}
+
+SETUP(masquerade_fin_shortens)
+{
+	pod_and_cluster();
+	struct ct_key out = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_EGRESS };
+	out.saddr[0] = bpf_htonl(POD_IP);
+	out.daddr[0] = bpf_htonl(WORLD_IP);
+	out.sport = bpf_htons(40000);
+	out.dport = bpf_htons(80);
+	struct nat_entry o = { .to_port = bpf_htons(61005), .expires = MOCK_NOW + 21600 * NS_PER_SEC };
+	o.to_addr[0] = bpf_htonl(NODE_IP);
+	bpf_map_update_elem(&hypha_snat, &out, &o, BPF_ANY);
+	return test_tail_call(ctx, 1);
+}
+
+CHECK(masquerade_fin_shortens)
+{
+	test_assert(bpf_ntohs(pkt_u16(ctx, OFF_SPORT)) == 61005);
+	struct nat_entry *e = nat_get(POD_IP, WORLD_IP, 40000, 80, IPPROTO_TCP, CT_EGRESS);
+	test_assert(e && e->expires == MOCK_NOW + CT_LIFETIME_CLOSE * NS_PER_SEC);
+	return TEST_PASS;
+}
