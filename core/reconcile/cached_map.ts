@@ -15,13 +15,24 @@ export interface BatchTarget<K, V> {
 export class CachedMap<K, V> {
   readonly #target: BatchTarget<K, V>;
   readonly #keyId: (key: K) => string;
-  /** What the kernel holds: key id -> [key, value, canonical JSON of value]. */
+  readonly #valueId: (value: V) => string;
+  /** What the kernel holds: key id -> [key, value, value id]. */
   readonly #mirror = new Map<string, [K, V, string]>();
 
-  constructor(target: BatchTarget<K, V>, keyId: (key: K) => string) {
+  /**
+   * `keyId` and `valueId` identify keys and values as strings (equal strings: equal entries);
+   * a map of hundreds of thousands of entries wants cheap ones (the default for values,
+   * canonical JSON, costs microseconds each).
+   */
+  constructor(
+    target: BatchTarget<K, V>,
+    keyId: (key: K) => string,
+    valueId: (value: V) => string = canonicalJson,
+  ) {
     this.#target = target;
     this.#keyId = keyId;
-    for (const [k, v] of target.lookupBatch()) this.#mirror.set(keyId(k), [k, v, canonicalJson(v)]);
+    this.#valueId = valueId;
+    for (const [k, v] of target.lookupBatch()) this.#mirror.set(keyId(k), [k, v, valueId(v)]);
   }
 
   get size(): number {
@@ -37,6 +48,73 @@ export class CachedMap<K, V> {
   }
 
   /**
+   * Writes the entries that differ from the kernel (a part of the map: nothing is deleted).
+   * `seen` collects the ids of every entry given (for a later prune()).
+   */
+  write(entries: Iterable<[K, V]>, seen?: Set<string>): ReconcileResult {
+    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
+    const writes: Array<[K, V, string, string]> = [];
+    for (const [k, v] of entries) {
+      const id = this.#keyId(k);
+      seen?.add(id);
+      const vid = this.#valueId(v);
+      const cur = this.#mirror.get(id);
+      if (cur && cur[2] === vid) {
+        result.unchanged++;
+        continue;
+      }
+      writes.push([k, v, id, vid]);
+      cur ? result.updated++ : result.added++;
+    }
+    if (!writes.length) return result;
+    try {
+      this.#target.updateBatch(writes.map(([k, v]) => [k, v]));
+    } catch (err) {
+      this.#reload();
+      result.errors.push({ key: "(batch update)", message: String(err) });
+      return result;
+    }
+    for (const [k, v, id, vid] of writes) this.#mirror.set(id, [k, v, vid]);
+    return result;
+  }
+
+  /** Deletes every entry whose id `keep` lacks (ids collected by write()). */
+  prune(keep: ReadonlySet<string>): ReconcileResult {
+    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
+    const stale: K[] = [];
+    for (const [id, [k]] of this.#mirror) if (!keep.has(id)) stale.push(k);
+    if (!stale.length) return result;
+    try {
+      this.#target.deleteBatch(stale);
+    } catch (err) {
+      this.#reload();
+      result.errors.push({ key: "(batch delete)", message: String(err) });
+      return result;
+    }
+    for (const k of stale) this.#mirror.delete(this.#keyId(k));
+    result.removed = stale.length;
+    return result;
+  }
+
+  /** Deletes the keys the kernel has (a part of the map). Returns how many went. */
+  remove(keys: Iterable<K>): ReconcileResult {
+    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
+    const gone: K[] = [];
+    for (const k of keys) if (this.#mirror.has(this.#keyId(k))) gone.push(k);
+    if (!gone.length) return result;
+    try {
+      this.#target.deleteBatch(gone);
+    } catch (err) {
+      this.#reload();
+      result.errors.push({ key: "(batch delete)", message: String(err) });
+      return result;
+    }
+    for (const k of gone) this.#mirror.delete(this.#keyId(k));
+    result.removed = gone.length;
+    return result;
+  }
+
+  /**
    * Writes the entries of `desired` that differ from the kernel. With `prune`, also deletes
    * what `desired` lacks; without, leaves it (a first phase of a make-before-break update).
    */
@@ -46,10 +124,10 @@ export class CachedMap<K, V> {
     const wanted = new Map<string, [K, V, string]>();
     for (const [k, v] of desired) {
       const id = this.#keyId(k);
-      const json = canonicalJson(v);
-      wanted.set(id, [k, v, json]);
+      const vid = this.#valueId(v);
+      wanted.set(id, [k, v, vid]);
       const cur = this.#mirror.get(id);
-      if (cur && cur[2] === json) {
+      if (cur && cur[2] === vid) {
         result.unchanged++;
         continue;
       }
@@ -91,7 +169,7 @@ export class CachedMap<K, V> {
   #reload(): void {
     this.#mirror.clear();
     for (const [k, v] of this.#target.lookupBatch()) {
-      this.#mirror.set(this.#keyId(k), [k, v, canonicalJson(v)]);
+      this.#mirror.set(this.#keyId(k), [k, v, this.#valueId(v)]);
     }
   }
 }

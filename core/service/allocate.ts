@@ -56,7 +56,14 @@ export interface AllocationIssue extends ServiceIssue {
 }
 
 export type Allocation =
-  | { ok: true; manifest: Obj; service: Service; claims: ServiceClaim[] }
+  | {
+    ok: true;
+    manifest: Obj;
+    service: Service;
+    claims: ServiceClaim[];
+    /** Nothing was left to allocate: the manifest sets every value itself. */
+    complete: boolean;
+  }
   | { ok: false; issues: AllocationIssue[] };
 
 export function allocateService(input: AllocateInput): Allocation {
@@ -68,9 +75,10 @@ export function allocateService(input: AllocateInput): Allocation {
   }
   const svc = parsed.value;
   const key = objectKey(svc);
-  const manifest = structuredClone(input.manifest) as Obj;
-  const spec = manifest.spec as Obj;
   const fill = input.fill ?? true;
+  // fill: false changes nothing, so the input is not copied (checking stays cheap)
+  const manifest = (fill ? structuredClone(input.manifest) : input.manifest) as Obj;
+  const spec = manifest.spec as Obj;
   const issues: AllocationIssue[] = [];
   const holderOf = (c: ServiceClaim) => {
     const owner = usage.get(claimId(c));
@@ -173,12 +181,22 @@ export function allocateService(input: AllocateInput): Allocation {
     }
   }
   if (issues.length) return { ok: false, issues };
+  const complete = families.every((f) => ips.ips.some((x) => x.family === f)) &&
+    !(wantsNodePorts && svc.ports.some((p) => p.nodePort === undefined)) &&
+    !(hasNodePorts(svc.type) && svc.externalTrafficPolicy === "Local" && hcPort === undefined);
+  if (!fill) return { ok: true, manifest, service: svc, claims: serviceClaims(svc), complete };
   const done = parseService(manifest, options);
   if (!done.ok) {
     const first = done.issues[0]!;
     throw new Error(`allocateService() wrote an invalid Service: ${first.path}: ${first.message}`);
   }
-  return { ok: true, manifest, service: done.value, claims: serviceClaims(done.value) };
+  return {
+    ok: true,
+    manifest,
+    service: done.value,
+    claims: serviceClaims(done.value),
+    complete,
+  };
 }
 
 /** The node ports of one allocation: what others hold, and what this service has chosen. */

@@ -89,7 +89,9 @@ export function resolveServiceManifests(
       continue;
     }
     for (const claim of r.claims) usage.set(claimId(claim), c.key);
-    accepted.push(c);
+    // a manifest that sets every value needs no second pass
+    if (r.complete) out.services.set(c.key, { service: r.service, manifest: r.manifest });
+    else accepted.push(c);
   }
   for (const c of accepted) {
     const r = allocateService({ manifest: c.manifest, options, usage });

@@ -1,19 +1,22 @@
 // Writes the frontends this node serves into the load balancer's maps, make-before-break:
 // backends, slots, Maglev tables and source ranges are added first, then the frontends (their
 // slot counts and flags) switch over, and only then is what nothing uses any more deleted. So a
-// packet never finds a frontend whose slots or table are missing. Maps are mirrored in memory
-// (core/reconcile/cached_map.ts): a restarted agent whose services did not change writes nothing.
+// packet never finds a frontend whose slots or table are missing.
+//
+// Incremental: each frontend's entries are kept with a fingerprint of what they depend on
+// (rows.ts), so an apply builds and diffs only the frontends that changed, and an apply that
+// changed nothing costs a fingerprint per frontend. The first apply diffs everything against
+// the maps as the kernel holds them (core/reconcile/cached_map.ts): a restarted agent whose
+// services did not change writes nothing.
 import { BpfMap, codec } from "../../core/bpf/mod.ts";
-import { addrWords, wordsToIp } from "../../core/datapath/addr.ts";
-import { type IpFamily, parseCidr, parseIp } from "../../core/ipam/mod.ts";
+import { wordsToIp } from "../../core/datapath/addr.ts";
+import type { IpFamily } from "../../core/ipam/mod.ts";
 import { CachedMap } from "../../core/reconcile/cached_map.ts";
 import type { ReconcileResult } from "../../core/reconcile/map_reconciler.ts";
 import type { LbMaps } from "./datapath.ts";
 import type { Frontend, LbProblem } from "./frontends.ts";
 import {
-  LB_BE_F,
   LB_CFG_F,
-  LB_FE,
   type LbBackend,
   type LbFrontend,
   type LbFrontendKey,
@@ -21,31 +24,22 @@ import {
   type LbSourceRangeKey,
 } from "./generated/lb.ts";
 import { IdAllocator } from "./ids.ts";
-import { maglevTable } from "./maglev.ts";
+import {
+  AddressWords,
+  fingerprint,
+  type FrontendRows,
+  frontendRows,
+  netPort,
+  type RowContext,
+} from "./rows.ts";
 
-export const IPPROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
+export { IPPROTO, netPort } from "./rows.ts";
+
 const PROTO_NAMES: Record<number, string> = { 6: "TCP", 17: "UDP", 132: "SCTP" };
 /** BPF_F_INNER_MAP: inner maps of any size fit the outer map. */
 const BPF_F_INNER_MAP = 1 << 12;
 const BPF_MAP_TYPE_ARRAY = 2;
-/** LB_SOURCE_PREFIX_BASE in bpf/lib/lb.h: frontend id, family and padding. */
-const SOURCE_PREFIX_BASE = 64;
 const MAX_SLOTS_PER_FRONTEND = 0xffff;
-
-/** A port in network order as the generated (little-endian) u16 codec reads it. */
-export function netPort(port: number): number {
-  return ((port & 0xff) << 8) | (port >> 8);
-}
-
-export function frontendMapKey(ip: string, port: number, protocol: string): LbFrontendKey {
-  const addr = parseIp(ip);
-  return {
-    addr: addrWords(addr),
-    port: netPort(port),
-    proto: IPPROTO[protocol]!,
-    family: addr.family,
-  };
-}
 
 /** `<ip>:<port>/<proto>` of a kernel frontend key (the Frontend.key format). */
 export function frontendKeyText(k: LbFrontendKey): string {
@@ -82,37 +76,79 @@ export interface WriteReport {
   sourceRanges: ReconcileResult;
   maglev: { written: number; removed: number; unchanged: number };
   config: boolean;
+  /** Frontends rebuilt (new or changed) by this apply, and frontends gone. */
+  changed: number;
+  removed: number;
   /** Frontends that did not fit (map capacity) or fell back to random, with why. */
   problems: LbProblem[];
   /** Milliseconds the apply took. */
   ms: number;
 }
 
-const id = (k: unknown) => JSON.stringify(k);
+// Cheap string identities of the maps' keys and values (hundreds of thousands are compared).
+const words = (a: number[]) => `${a[0]},${a[1]},${a[2]},${a[3]}`;
+const feKeyId = (k: LbFrontendKey) => `${k.family}|${words(k.addr)}|${k.port}|${k.proto}`;
+const feValueId = (v: LbFrontend) => `${v.id}|${v.count}|${v.flags}|${v.affinity_timeout}`;
+const slotKeyId = (k: LbSlotKey) => `${k.frontend}|${k.slot}`;
+const backendValueId = (v: LbBackend) =>
+  `${v.family}|${words(v.addr)}|${v.port}|${v.proto}|${v.flags}`;
+const rangeKeyId = (k: LbSourceRangeKey) =>
+  `${k.frontend}|${k.family}|${words(k.addr)}|${k.prefixlen}`;
+
+const none = (): ReconcileResult => ({
+  added: 0,
+  updated: 0,
+  removed: 0,
+  unchanged: 0,
+  errors: [],
+});
+
+function merge(...rs: ReconcileResult[]): ReconcileResult {
+  const out = none();
+  for (const r of rs) {
+    out.added += r.added;
+    out.updated += r.updated;
+    out.removed += r.removed;
+    out.unchanged += r.unchanged;
+    out.errors.push(...r.errors);
+  }
+  return out;
+}
+
+/** The kernel's maps as read when the writer starts, until the first apply has synced them. */
+interface KernelMirror {
+  frontends: CachedMap<LbFrontendKey, LbFrontend>;
+  slots: CachedMap<LbSlotKey, number>;
+  backends: CachedMap<number, LbBackend>;
+  sourceRanges: CachedMap<LbSourceRangeKey, number>;
+}
 
 export class LbWriter {
   readonly #maps: LbMaps;
   readonly #opts: WriterOptions;
-  readonly #frontends: CachedMap<LbFrontendKey, LbFrontend>;
-  readonly #slots: CachedMap<LbSlotKey, number>;
-  readonly #backends: CachedMap<number, LbBackend>;
-  readonly #sourceRanges: CachedMap<LbSourceRangeKey, number>;
+  /** Set until the first apply (and again after a failed write): diff against the kernel. */
+  #kernel: KernelMirror | undefined;
   readonly frontendIds = new IdAllocator();
   readonly backendIds = new IdAllocator();
   /** Frontend id -> the backend ids its Maglev table holds now (joined), as written. */
   readonly #maglev = new Map<number, string>();
+  readonly #addr = new AddressWords();
+  /** The rows of every frontend served, by Frontend.key: what the maps hold after an apply. */
+  #rows = new Map<string, FrontendRows>();
+  /** Backend id -> how many served frontends have it, and its value as written. */
+  readonly #backendRefs = new Map<number, number>();
+  readonly #backendValues = new Map<number, string>();
 
   constructor(maps: LbMaps, opts: WriterOptions) {
     this.#maps = maps;
     this.#opts = opts;
-    this.#frontends = new CachedMap(maps.frontends, frontendKeyText);
-    this.#slots = new CachedMap(maps.slots, id);
-    this.#backends = new CachedMap(maps.backends, String);
-    this.#sourceRanges = new CachedMap(maps.sourceRanges, id);
-    for (const [k, v] of this.#frontends.entries()) {
+    this.#kernel = this.#readKernel();
+    for (const [k, v] of this.#kernel.frontends.entries()) {
       this.frontendIds.adopt(frontendKeyText(k), v.id);
     }
-    for (const [k, v] of this.#backends.entries()) this.backendIds.adopt(backendKeyText(v), k);
+    for (const [k, v] of this.#kernel.backends.entries()) {
+      this.backendIds.adopt(backendKeyText(v), k);
+    }
     for (const [frontend, mapId] of maps.maglev.entries()) {
       try {
         using inner = BpfMap.openById(mapId, codec.u32, codec.u32);
@@ -125,31 +161,53 @@ export class LbWriter {
     }
   }
 
+  #readKernel(): KernelMirror {
+    const m = this.#maps;
+    return {
+      frontends: new CachedMap(m.frontends, feKeyId, feValueId),
+      slots: new CachedMap(m.slots, slotKeyId, String),
+      backends: new CachedMap(m.backends, String, backendValueId),
+      sourceRanges: new CachedMap(m.sourceRanges, rangeKeyId, String),
+    };
+  }
+
   /** Makes the maps serve exactly `frontends`. */
   apply(frontends: readonly Frontend[]): WriteReport {
     const started = performance.now();
     const problems: LbProblem[] = [];
-    const feRows: Array<[LbFrontendKey, LbFrontend]> = [];
-    const slotRows: Array<[LbSlotKey, number]> = [];
-    const backendRows = new Map<number, LbBackend>();
-    const rangeRows: Array<[LbSourceRangeKey, number]> = [];
-    const maglevWanted = new Map<number, Uint32Array>();
-    const liveFrontends = new Set<string>();
+    const next = new Map<string, FrontendRows>();
+    const changed: Array<{ prev: FrontendRows | undefined; rows: FrontendRows }> = [];
+    let maglevTables = 0;
+    const ctx: RowContext = {
+      frontendIds: this.frontendIds,
+      backendIds: this.backendIds,
+      addr: (ip) => this.#addr.get(ip),
+      maglevM: this.#opts.maglevM,
+      seed: this.#opts.seed,
+      maglevRoom: () => maglevTables < this.#maps.maglev.info.maxEntries,
+      maglevCapacity: this.#maps.maglev.info.maxEntries,
+    };
     // capacities as the kernel has them (MAPS has the compiled defaults)
     const maxFe = this.#maps.frontends.info.maxEntries;
     const maxSlots = this.#maps.slots.info.maxEntries;
     const maxBackends = this.#maps.backends.info.maxEntries;
-    const maxMaglev = this.#maps.maglev.info.maxEntries;
+    const backendsSeen = new Set<string>();
+    let slots = 0;
 
     for (const fe of frontends) {
-      const active = fe.backends.filter((b) => b.active);
-      const over = feRows.length + 1 > maxFe
+      const fp = fingerprint(fe);
+      const prev = this.#rows.get(fe.key);
+      const rows = prev && prev.fingerprint === fp ? prev : frontendRows(fe, ctx, fp);
+      const active = rows.slots.length;
+      let newBackends = 0;
+      for (const k of rows.backendKeys) if (!backendsSeen.has(k)) newBackends++;
+      const over = next.size + 1 > maxFe
         ? `the frontend map is full (${maxFe} entries)`
-        : slotRows.length + active.length > maxSlots
+        : slots + active > maxSlots
         ? `the slot map is full (${maxSlots} entries)`
-        : active.length > MAX_SLOTS_PER_FRONTEND
-        ? `${active.length} backends, more than a frontend can hold (${MAX_SLOTS_PER_FRONTEND})`
-        : backendRows.size + fe.backends.length > maxBackends
+        : active > MAX_SLOTS_PER_FRONTEND
+        ? `${active} backends, more than a frontend can hold (${MAX_SLOTS_PER_FRONTEND})`
+        : backendsSeen.size + newBackends > maxBackends
         ? `the backend map is full (${maxBackends} entries)`
         : undefined;
       if (over) {
@@ -160,107 +218,206 @@ export class LbWriter {
         });
         continue;
       }
-      const feId = this.frontendIds.idFor(fe.key);
-      liveFrontends.add(fe.key);
-      const ids: number[] = [];
-      for (const b of fe.backends) {
-        const bKey = `${b.ip}|${b.port}|${b.protocol}`;
-        const bId = this.backendIds.idFor(bKey);
-        backendRows.set(bId, {
-          addr: addrWords(parseIp(b.ip)),
-          port: netPort(b.port),
-          proto: IPPROTO[b.protocol]!,
-          family: b.family,
-          flags: (b.terminating ? LB_BE_F.TERMINATING : 0) | (b.local ? LB_BE_F.LOCAL : 0),
-        });
-        if (b.active) ids.push(bId);
-      }
-      ids.forEach((bId, i) => slotRows.push([{ frontend: feId, slot: i + 1 }, bId]));
-      let maglev = false;
-      if (fe.algorithm === "maglev" && ids.length) {
-        if (maglevWanted.size >= maxMaglev) {
-          problems.push({
-            object: `Service ${fe.service}`,
-            path: fe.key,
-            message: `Maglev tables are full (${maxMaglev}): balanced at random`,
-          });
-        } else if (ids.length >= this.#opts.maglevM) {
-          problems.push({
-            object: `Service ${fe.service}`,
-            path: fe.key,
-            message: `${ids.length} backends do not fit a Maglev table of ${this.#opts.maglevM}: ` +
-              "balanced at random",
-          });
-        } else {
-          const names = fe.backends.filter((b) => b.active).map((b) => `${b.ip}:${b.port}`);
-          const table = maglevTable(names, this.#opts.maglevM, this.#opts.seed);
-          const out = new Uint32Array(table.length);
-          for (let i = 0; i < table.length; i++) out[i] = ids[table[i]!]!;
-          maglevWanted.set(feId, out);
-          maglev = true;
-        }
-      }
-      const flags = (fe.external ? LB_FE.EXTERNAL : 0) | (fe.socket ? LB_FE.SOCKET : 0) |
-        (fe.trafficPolicy === "Local" ? LB_FE.LOCAL : 0) |
-        (fe.affinityTimeoutSeconds !== undefined ? LB_FE.AFFINITY : 0) |
-        (maglev ? LB_FE.MAGLEV : 0) | (fe.sourceRanges.length ? LB_FE.SOURCE_RANGES : 0) |
-        (fe.dropWhenEmpty && ids.length === 0 ? LB_FE.DROP_EMPTY : 0);
-      feRows.push([frontendMapKey(fe.ip, fe.port, fe.protocol), {
-        id: feId,
-        count: ids.length,
-        flags,
-        affinity_timeout: fe.affinityTimeoutSeconds ?? 0,
-      }]);
-      for (const r of fe.sourceRanges) {
-        const cidr = parseCidr(r);
-        rangeRows.push([{
-          prefixlen: SOURCE_PREFIX_BASE + cidr.prefixLength,
-          frontend: feId,
-          family: cidr.address.family,
-          addr: addrWords(cidr.address),
-        }, 1]);
-      }
+      next.set(fe.key, rows);
+      slots += active;
+      for (const k of rows.backendKeys) backendsSeen.add(k);
+      if (rows.maglev) maglevTables++;
+      problems.push(...rows.problems);
+      if (rows !== prev || this.#kernel) changed.push({ prev, rows });
     }
+    const removed = [...this.#rows.values()].filter((r) => !next.has(r.key));
 
-    // make: everything a frontend will point at
-    const backends = this.#backends.apply(backendRows, { prune: false });
-    const slots = this.#slots.apply(slotRows, { prune: false });
-    const sourceRanges = this.#sourceRanges.apply(rangeRows, { prune: false });
-    const maglev = this.#writeMaglev(maglevWanted);
-    const config = this.#writeConfig();
-    // switch
-    const frontendResult = this.#frontends.apply(feRows, { prune: true });
-    // break: what nothing uses any more
-    const slotsPruned = this.#slots.apply(slotRows, { prune: true });
-    const rangesPruned = this.#sourceRanges.apply(rangeRows, { prune: true });
-    const backendsPruned = this.#backends.apply(backendRows, { prune: true });
-    for (const feId of [...this.#maglev.keys()]) {
-      if (maglevWanted.has(feId)) continue;
-      this.#maps.maglev.delete(feId);
-      this.#maglev.delete(feId);
-      maglev.removed++;
+    let report: Omit<WriteReport, "changed" | "removed" | "problems" | "ms">;
+    try {
+      report = this.#kernel ? this.#sync(this.#kernel, next) : this.#write(changed, removed);
+      this.#kernel = undefined; // synced: later applies diff against the rows they wrote
+    } catch (err) {
+      this.#kernel = this.#readKernel(); // what the kernel holds is unknown: diff it next time
+      throw err;
     }
-    this.frontendIds.retain(liveFrontends);
-    this.backendIds.retain(
-      new Set([...backendRows.values()].map((b) => backendKeyText(b))),
-    );
+    this.#rows = next;
+    this.frontendIds.retain(new Set(next.keys()));
+    this.backendIds.retain(backendsSeen);
+    this.#addr.roll();
     return {
-      frontends: frontendResult,
-      slots: merge(slots, slotsPruned),
-      backends: merge(backends, backendsPruned),
-      sourceRanges: merge(sourceRanges, rangesPruned),
-      maglev,
-      config,
+      ...report,
+      changed: changed.length,
+      removed: removed.length,
       problems,
       ms: performance.now() - started,
     };
   }
 
-  #writeMaglev(wanted: Map<number, Uint32Array>): WriteReport["maglev"] {
+  /** The first apply: everything against what the kernel holds, deleting what nothing uses. */
+  #sync(kernel: KernelMirror, rows: Map<string, FrontendRows>) {
+    const all = [...rows.values()];
+    const backendRows = new Map<number, LbBackend>();
+    this.#backendRefs.clear();
+    this.#backendValues.clear();
+    for (const r of all) {
+      for (const [id, b] of r.backends) {
+        backendRows.set(id, b);
+        this.#backendRefs.set(id, (this.#backendRefs.get(id) ?? 0) + 1);
+      }
+    }
+    for (const [id, b] of backendRows) this.#backendValues.set(id, backendValueId(b));
+    const seen = {
+      backends: new Set<string>(),
+      slots: new Set<string>(),
+      ranges: new Set<string>(),
+    };
+    // make (into an empty map, e.g. at a cold start, without diffing entry by entry)
+    const put = <K, V>(
+      mirror: CachedMap<K, V>,
+      target: { updateBatch(e: Array<[K, V]>): void },
+      entries: Array<[K, V]>,
+      into: Set<string>,
+    ): ReconcileResult => {
+      if (mirror.size > 0) return mirror.write(entries, into);
+      if (entries.length) target.updateBatch(entries);
+      return { ...none(), added: entries.length };
+    };
+    const m = this.#maps;
+    const backends = put(kernel.backends, m.backends, [...backendRows], seen.backends);
+    const slots = put(kernel.slots, m.slots, all.flatMap((r) => r.slots), seen.slots);
+    const ranges = put(
+      kernel.sourceRanges,
+      m.sourceRanges,
+      all.flatMap((r) => r.ranges),
+      seen.ranges,
+    );
+    const maglev = this.#writeMaglev(all.filter((r) => r.maglev));
+    const config = this.#writeConfig();
+    // switch
+    const frontends = kernel.frontends.size > 0
+      ? kernel.frontends.apply(all.map((r) => r.frontend), { prune: true })
+      : put(kernel.frontends, m.frontends, all.map((r) => r.frontend), new Set());
+    // break (nothing to delete in a map that was empty)
+    const slotsGone = kernel.slots.size ? kernel.slots.prune(seen.slots) : none();
+    const rangesGone = kernel.sourceRanges.size ? kernel.sourceRanges.prune(seen.ranges) : none();
+    const backendsGone = kernel.backends.size ? kernel.backends.prune(seen.backends) : none();
+    const wanted = new Set(all.filter((r) => r.maglev).map((r) => r.id));
+    maglev.removed += this.#dropMaglev([...this.#maglev.keys()].filter((id) => !wanted.has(id)));
+    const errors = [frontends, slots, slotsGone, backends, backendsGone, ranges, rangesGone]
+      .flatMap((r) => r.errors);
+    if (errors.length) throw new Error(`Writing the load balancer's maps: ${errors[0]!.message}`);
+    return {
+      frontends,
+      slots: merge(slots, slotsGone),
+      backends: merge(backends, backendsGone),
+      sourceRanges: merge(ranges, rangesGone),
+      maglev,
+      config,
+    };
+  }
+
+  /**
+   * Later applies: only what changed frontends and gone frontends touch, diffed against the rows
+   * the last apply wrote (no kernel lookups, no mirror of the maps).
+   */
+  #write(
+    changed: Array<{ prev: FrontendRows | undefined; rows: FrontendRows }>,
+    removed: FrontendRows[],
+  ) {
+    const m = this.#maps;
+    const refs = this.#backendRefs;
+    const ref = (id: number, by: number) => refs.set(id, (refs.get(id) ?? 0) + by);
+    for (const { prev, rows } of changed) {
+      for (const [id] of prev?.backends ?? []) ref(id, -1);
+      for (const [id] of rows.backends) ref(id, +1);
+    }
+    for (const r of removed) for (const [id] of r.backends) ref(id, -1);
+    const orphans: number[] = [];
+    for (const [id, n] of refs) {
+      if (n > 0) continue;
+      refs.delete(id);
+      orphans.push(id);
+    }
+    const result = () => none();
+    const r = {
+      frontends: result(),
+      slots: result(),
+      backends: result(),
+      sourceRanges: result(),
+    };
+    // make: backends, slots and ranges that differ from what was written
+    const backendWrites: Array<[number, LbBackend]> = [];
+    for (const { rows } of changed) {
+      for (const [id, b] of rows.backends) {
+        const vid = backendValueId(b);
+        const had = this.#backendValues.get(id);
+        if (had === vid) continue;
+        this.#backendValues.set(id, vid);
+        backendWrites.push([id, b]);
+        had === undefined ? r.backends.added++ : r.backends.updated++;
+      }
+    }
+    const slotWrites: Array<[LbSlotKey, number]> = [];
+    const rangeWrites: Array<[LbSourceRangeKey, number]> = [];
+    for (const { prev, rows } of changed) {
+      rows.slots.forEach((slot, i) => {
+        const had = prev?.slots[i]?.[1];
+        if (had === slot[1]) return;
+        slotWrites.push(slot);
+        had === undefined ? r.slots.added++ : r.slots.updated++;
+      });
+      const had = new Set(prev?.ranges.map(([k]) => rangeKeyId(k)));
+      for (const range of rows.ranges) {
+        if (had.has(rangeKeyId(range[0]))) continue;
+        rangeWrites.push(range);
+        r.sourceRanges.added++;
+      }
+    }
+    if (backendWrites.length) m.backends.updateBatch(backendWrites);
+    if (slotWrites.length) m.slots.updateBatch(slotWrites);
+    if (rangeWrites.length) m.sourceRanges.updateBatch(rangeWrites);
+    const maglev = this.#writeMaglev(changed.map((c) => c.rows).filter((x) => x.maglev));
+    const config = this.#writeConfig();
+    // switch: the frontends
+    const feWrites: Array<[LbFrontendKey, LbFrontend]> = [];
+    for (const { prev, rows } of changed) {
+      if (prev && feValueId(prev.frontend[1]) === feValueId(rows.frontend[1])) continue;
+      feWrites.push(rows.frontend);
+      prev ? r.frontends.updated++ : r.frontends.added++;
+    }
+    if (feWrites.length) m.frontends.updateBatch(feWrites);
+    if (removed.length) m.frontends.deleteBatch(removed.map((x) => x.frontend[0]));
+    r.frontends.removed = removed.length;
+    // break: entries changed frontends no longer have, gone frontends' entries, orphans
+    const staleSlots: LbSlotKey[] = [];
+    const staleRanges: LbSourceRangeKey[] = [];
+    const staleMaglev: number[] = [];
+    for (const { prev, rows } of changed) {
+      if (!prev) continue;
+      for (let i = rows.slots.length; i < prev.slots.length; i++) {
+        staleSlots.push(prev.slots[i]![0]);
+      }
+      const keep = new Set(rows.ranges.map(([k]) => rangeKeyId(k)));
+      staleRanges.push(...prev.ranges.map(([k]) => k).filter((k) => !keep.has(rangeKeyId(k))));
+      if (prev.maglev && !rows.maglev) staleMaglev.push(prev.id);
+    }
+    for (const x of removed) {
+      staleSlots.push(...x.slots.map(([k]) => k));
+      staleRanges.push(...x.ranges.map(([k]) => k));
+      if (x.maglev) staleMaglev.push(x.id);
+    }
+    if (staleSlots.length) m.slots.deleteBatch(staleSlots);
+    if (staleRanges.length) m.sourceRanges.deleteBatch(staleRanges);
+    if (orphans.length) m.backends.deleteBatch(orphans);
+    for (const id of orphans) this.#backendValues.delete(id);
+    r.slots.removed = staleSlots.length;
+    r.sourceRanges.removed = staleRanges.length;
+    r.backends.removed = orphans.length;
+    maglev.removed += this.#dropMaglev(staleMaglev);
+    return { ...r, maglev, config };
+  }
+
+  #writeMaglev(rows: FrontendRows[]): WriteReport["maglev"] {
     const out = { written: 0, removed: 0, unchanged: 0 };
-    for (const [feId, table] of wanted) {
+    for (const r of rows) {
+      const table = r.maglev!;
       const text = table.join(",");
-      if (this.#maglev.get(feId) === text) {
+      if (this.#maglev.get(r.id) === text) {
         out.unchanged++;
         continue;
       }
@@ -276,11 +433,21 @@ export class LbWriter {
         codec.u32,
       );
       inner.updateBatch([...table].map((v, i) => [i, v]));
-      this.#maps.maglev.update(feId, inner.fd);
-      this.#maglev.set(feId, text);
+      this.#maps.maglev.update(r.id, inner.fd);
+      this.#maglev.set(r.id, text);
       out.written++;
     }
     return out;
+  }
+
+  #dropMaglev(ids: number[]): number {
+    let n = 0;
+    for (const id of ids) {
+      if (!this.#maglev.delete(id)) continue;
+      this.#maps.maglev.delete(id);
+      n++;
+    }
+    return n;
   }
 
   #writeConfig(): boolean {
@@ -305,14 +472,4 @@ export class LbWriter {
       this.#maps.config.update(0, { ...have, flags: have.flags & ~LB_CFG_F.ENABLED });
     }
   }
-}
-
-function merge(a: ReconcileResult, b: ReconcileResult): ReconcileResult {
-  return {
-    added: a.added + b.added,
-    updated: a.updated + b.updated,
-    removed: a.removed + b.removed,
-    unchanged: a.unchanged,
-    errors: [...a.errors, ...b.errors],
-  };
 }

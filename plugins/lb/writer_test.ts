@@ -188,3 +188,27 @@ Deno.test("a new LbWriter over unchanged maps adopts their ids and writes nothin
     first.backendIds.get("10.244.0.2|8080|TCP"),
   );
 });
+
+Deno.test("LbWriter.apply() rebuilds only what changed and keeps shared backends", () => {
+  const { maps, log } = fakeMaps({ frontends: 10, slots: 10, backends: 10 });
+  const w = new LbWriter(maps, opts);
+  const shared = backend("10.244.0.9");
+  const fes = [
+    frontend(1, [backend("10.244.0.1"), shared]),
+    frontend(2, [shared]),
+  ];
+  w.apply(fes);
+  log.length = 0;
+  const same = w.apply(fes.map((f) => ({ ...f, backends: [...f.backends] })));
+  assert.equal(same.changed, 0);
+  assert.deepEqual(log, [], "an unchanged apply writes nothing");
+  // frontend 1 goes: its own backend goes, the shared one stays for frontend 2
+  const r = w.apply([fes[1]!]);
+  assert.equal(r.removed, 1);
+  assert.equal(r.frontends.removed, 1);
+  assert.equal(r.slots.removed, 2);
+  assert.equal(r.backends.removed, 1);
+  const left = maps.backends.lookupBatch().map(([, v]) => v.addr[0]);
+  assert.equal(left.length, 1);
+  assert.equal(maps.slots.lookupBatch().length, 1);
+});
