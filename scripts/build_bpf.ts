@@ -1,5 +1,6 @@
 // Builds every eBPF object from C with clang: bpf/*.c (datapath entry points), bpf/tests/*.c
-// (datapath unit tests) and core/bpf/testdata/*.c (binding test fixtures) into bpf/build/.
+// (datapath unit tests), bpf/bench/*.c (benchmark sources) and core/bpf/testdata/*.c (binding
+// test fixtures) into bpf/build/.
 // Rebuilds an object only when its source or any header is newer.
 import { join, relative } from "node:path";
 
@@ -25,6 +26,7 @@ export const CFLAGS = [
 const SOURCES: Array<{ dir: string; out: string }> = [
   { dir: "bpf", out: "" },
   { dir: "bpf/tests", out: "tests" },
+  { dir: "bpf/bench", out: "bench" },
   { dir: "core/bpf/testdata", out: "testdata" },
 ];
 

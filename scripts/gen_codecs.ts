@@ -22,6 +22,8 @@ interface Target {
   codecImport: string;
   /** Flag enums to generate as constants: C enum name -> exported const name. */
   enums?: Array<{ name: string; constName: string; prefix: string }>;
+  /** Structs to generate codecs for beyond the maps' keys and values (ring buffer records). */
+  structs?: string[];
 }
 const isLbMap = (map: string) => map.startsWith("hypha_lb_");
 const TARGETS: Target[] = [
@@ -30,6 +32,15 @@ const TARGETS: Target[] = [
     out: "core/bpf/generated/host.ts",
     owns: (map) => !isLbMap(map),
     codecImport: "../codec.ts",
+    structs: ["flow_event"],
+    enums: [
+      { name: "monitor_level", constName: "MONITOR_LEVEL", prefix: "MONITOR_" },
+      { name: "flow_event_type", constName: "FLOW_EVENT_TYPE", prefix: "FLOW_EVENT_" },
+      { name: "flow_verdict", constName: "FLOW_VERDICT", prefix: "VERDICT_" },
+      { name: "flow_obs_point", constName: "OBS_POINT", prefix: "OBS_" },
+      { name: "flow_event_flag", constName: "FLOW_F", prefix: "FLOW_F_" },
+      { name: "traffic_layout", constName: "TRAFFIC", prefix: "TRAFFIC_" },
+    ],
   },
   {
     object: "bpf_lb",
@@ -190,6 +201,7 @@ export function generateMaps(
     owns?: (map: string) => boolean;
     codecImport?: string;
     enums?: Target["enums"];
+    structs?: string[];
   } = {},
 ): string {
   const btf = new Btf(types);
@@ -227,6 +239,19 @@ export function generateMaps(
         `  },`,
     );
   }
+  const offsets: string[] = [];
+  for (const name of opts.structs ?? []) {
+    const t = btf.all().find((t) => t.kind === "STRUCT" && t.name === name);
+    if (!t) throw new Error(`struct ${name} not found in the BTF of ${source}`);
+    em.struct(t);
+    // Field offsets too, for decoders that read a record in place (ring buffer hot paths).
+    const fields = (t.members ?? []).filter((m) => !/^_?pad\d*$/.test(m.name))
+      .map((m) => `  ${m.name}: ${m.bits_offset / 8},`);
+    offsets.push(
+      `/** Byte offsets of struct ${name}'s fields. */\n` +
+        `export const ${camel(name)}Offsets = {\n${fields.join("\n")}\n} as const;\n`,
+    );
+  }
   const imports = [...em.imports].sort((a, b) =>
     a.replace("type ", "").localeCompare(b.replace("type ", ""))
   );
@@ -238,6 +263,7 @@ export function generateMaps(
     `import { ${imports.join(", ")} } from "${opts.codecImport ?? "../codec.ts"}";`,
     "",
     ...em.decls,
+    ...offsets,
     `/** The maps of ${source}, with their layout and codecs. */`,
     `export const MAPS = {\n${rows.join("\n")}\n} as const;`,
     "",

@@ -21,6 +21,10 @@ struct node_config {
 	__u16 nat_port_min;   /* host order: ports masquerade may allocate, inclusive */
 	__u16 nat_port_max;
 	__u32 node_ipv6[4];   /* network order */
+	__u8 monitor_level;   /* enum monitor_level (trace.h): which flow events the datapath emits */
+	__u8 pad;
+	__u16 monitor_interval; /* seconds between reports of a long connection (0: none) */
+	__u32 drop_events;    /* drop events per second and CPU at most (0: no drop events) */
 };
 
 struct {

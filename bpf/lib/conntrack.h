@@ -12,6 +12,7 @@
 #include "common.h"
 #include "helpers.h"
 #include "parse.h"
+#include "trace.h"
 
 #ifndef HYPHA_CT_SIZE
 #define HYPHA_CT_SIZE 131072
@@ -67,6 +68,15 @@ struct ct_entry {
 	__u16 flags;        /* CT_F_* */
 	__u8 tcp_flags;     /* every TCP flag seen, both directions */
 	__u8 pad;
+	__u64 last_report;  /* CLOCK_BOOTTIME ns of the last flow event about it (trace.h) */
+};
+
+/* What a lookup says about the connection for flow events: FLOW_F_* to report (0: nothing,
+ * by the monitor level) and the connection's counts so far. */
+struct ct_report {
+	__u8 flags;
+	__u64 packets;
+	__u64 bytes;
 };
 
 struct {
@@ -107,22 +117,42 @@ __always_inline_hypha __u64 ct_lifetime(const struct hypha_tuple *t, __u16 flags
 	return CT_LIFETIME_TCP;
 }
 
-__always_inline_hypha void ct_touch(struct ct_entry *e, const struct hypha_tuple *t, __u64 now,
+/* Accounts a packet of a known connection; returns the FLOW_F_* events it is worth at the
+ * node's monitor level (trace.h). */
+__always_inline_hypha __u8 ct_touch(struct ct_entry *e, const struct hypha_tuple *t, __u64 now,
 				    int reply)
 {
+	__u8 notify = 0;
+	struct node_config *cfg = node_config();
+	__u8 level = cfg ? cfg->monitor_level : MONITOR_OFF;
 	__u16 flags = e->flags;
 	if (reply)
 		flags |= CT_F_SEEN_REPLY;
 	if (t->tcp_flags & (TCP_F_FIN | TCP_F_RST))
 		flags |= CT_F_CLOSING;
+	if ((flags & CT_F_CLOSING) && !(e->flags & CT_F_CLOSING))
+		notify |= FLOW_F_CLOSE;
 	if (flags != e->flags)
 		e->flags = flags;
-	if ((e->tcp_flags | t->tcp_flags) != e->tcp_flags)
+	if ((e->tcp_flags | t->tcp_flags) != e->tcp_flags) {
 		e->tcp_flags |= t->tcp_flags;
+		if (level <= MONITOR_LOW)
+			notify |= FLOW_F_FLAGS;
+	}
 	__u64 expires = now + ct_lifetime(t, flags) * NS_PER_SEC;
 	/* shorter lifetimes (closing) apply at once; longer ones at most once per interval */
 	if (expires < e->expires || expires > e->expires + CT_REFRESH_NS)
 		e->expires = expires;
+	if (level == MONITOR_OFF)
+		return 0;
+	if (level == MONITOR_NONE)
+		notify |= FLOW_F_PACKET;
+	if (level <= MONITOR_MEDIUM && cfg->monitor_interval &&
+	    now - e->last_report > (__u64)cfg->monitor_interval * NS_PER_SEC) {
+		e->last_report = now;
+		notify |= FLOW_F_PERIODIC;
+	}
+	return notify;
 }
 
 /* Looks up the connection of one packet of `len` bytes seen in direction `dir` (from the
@@ -130,30 +160,35 @@ __always_inline_hypha void ct_touch(struct ct_entry *e, const struct hypha_tuple
  * identity that opened the connection in `opener`), or CT_NEW when the connection is unknown:
  * the caller decides (policy) and then calls ct_create(). */
 __always_inline_hypha int ct_lookup(const struct hypha_tuple *t, __u8 dir, __u32 len,
-				    __u32 *opener)
+				    __u32 *opener, struct ct_report *rep)
 {
 	struct ct_key key;
 	__u64 now = hypha_now();
 
 	ct_key_from(&key, t, dir, 0);
 	struct ct_entry *e = bpf_map_lookup_elem(&hypha_ct, &key);
+	int status = CT_ESTABLISHED;
 	if (e) {
 		__sync_fetch_and_add(&e->tx_packets, 1);
 		__sync_fetch_and_add(&e->tx_bytes, len);
-		ct_touch(e, t, now, 0);
-		*opener = e->src_identity;
-		return CT_ESTABLISHED;
-	}
-	ct_key_from(&key, t, dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS, 1);
-	e = bpf_map_lookup_elem(&hypha_ct, &key);
-	if (e) {
+	} else {
+		ct_key_from(&key, t, dir == CT_EGRESS ? CT_INGRESS : CT_EGRESS, 1);
+		e = bpf_map_lookup_elem(&hypha_ct, &key);
+		if (!e) {
+			rep->flags = 0;
+			return CT_NEW;
+		}
 		__sync_fetch_and_add(&e->rx_packets, 1);
 		__sync_fetch_and_add(&e->rx_bytes, len);
-		ct_touch(e, t, now, 1);
-		*opener = e->src_identity;
-		return CT_REPLY;
+		status = CT_REPLY;
 	}
-	return CT_NEW;
+	rep->flags = ct_touch(e, t, now, status == CT_REPLY);
+	if (rep->flags) {
+		rep->packets = e->tx_packets + e->rx_packets;
+		rep->bytes = e->tx_bytes + e->rx_bytes;
+	}
+	*opener = e->src_identity;
+	return status;
 }
 
 /* Records a new connection opened by `src_identity`, with its first packet of `len` bytes. */
@@ -169,7 +204,8 @@ __always_inline_hypha void ct_create(const struct hypha_tuple *t, __u8 dir, __u3
 	};
 	if (t->tcp_flags & (TCP_F_FIN | TCP_F_RST))
 		fresh.flags = CT_F_CLOSING;
-	fresh.expires = hypha_now() + ct_lifetime(t, fresh.flags) * NS_PER_SEC;
+	fresh.last_report = hypha_now();
+	fresh.expires = fresh.last_report + ct_lifetime(t, fresh.flags) * NS_PER_SEC;
 	ct_key_from(&key, t, dir, 0);
 	bpf_map_update_elem(&hypha_ct, &key, &fresh, BPF_ANY);
 }

@@ -1,4 +1,5 @@
-/* counters.h — per-interface packet/byte/drop counters and the device table.
+/* counters.h — per-interface packet/byte/drop counters, the device table, and the node's
+ * traffic counters (every packet a forwarding stage finished: forwarded, or dropped by reason).
  *
  * Contract: all maps are per-CPU (no atomics on the fast path); user space sums the CPUs. Keys
  * are zero-padded. The agent owns hypha_devices (desired state: which ifindexes to count);
@@ -109,13 +110,39 @@ __always_inline_hypha void count_packet(__u32 ifindex, __u8 direction, __u32 len
 		count_drop(ifindex, direction, drop_reason);
 }
 
-/* Turns a stage result (a TC verdict, or -DROP_*) into a verdict, counting drops by reason. */
-__always_inline_hypha int stage_verdict(struct __sk_buff *skb, int ret, __u8 direction)
+/* hypha_traffic slot layout: slot = direction * TRAFFIC_SLOTS + (reason ? reason - BASE : 0). */
+enum traffic_layout {
+	TRAFFIC_SLOTS = 32,        /* per direction; slot 0 counts forwarded packets */
+	TRAFFIC_REASON_BASE = 128, /* drop reasons start above it (drop.h) */
+};
+
+struct traffic_count {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct traffic_count);
+	__uint(max_entries, 2 * TRAFFIC_SLOTS);
+} hypha_traffic SEC(".maps");
+
+const volatile enum traffic_layout traffic_layout_btf_anchor = TRAFFIC_SLOTS;
+
+/* Counts a packet a forwarding stage finished at a tc hook of `direction`: forwarded (reason 0)
+ * or dropped for `reason`. Reasons past the layout count as DROP_UNKNOWN. */
+__always_inline_hypha void count_traffic(__u8 direction, __u16 reason, __u32 len)
 {
-	if (ret >= 0)
-		return ret;
-	count_drop(skb->ifindex, direction, (__u16)-ret);
-	return TC_ACT_SHOT;
+	__u32 slot = reason > TRAFFIC_REASON_BASE ? reason - TRAFFIC_REASON_BASE : 0;
+	if (slot >= TRAFFIC_SLOTS)
+		slot = DROP_UNKNOWN - TRAFFIC_REASON_BASE;
+	__u32 key = (direction ? TRAFFIC_SLOTS : 0) + slot;
+	struct traffic_count *c = bpf_map_lookup_elem(&hypha_traffic, &key);
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
 }
 
 #endif /* HYPHA_COUNTERS_H */

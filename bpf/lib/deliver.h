@@ -15,6 +15,7 @@
 #include "l3.h"
 #include "parse.h"
 #include "policy.h"
+#include "trace.h"
 
 #define DELIVER_REDIRECT 0x1 /* redirect into the pod (the caller is not the pod's veth) */
 #define DELIVER_DEC_TTL 0x2  /* the packet was routed by this node */
@@ -24,14 +25,21 @@ __always_inline_hypha int deliver_local(struct __sk_buff *skb, const struct hyph
 					__u32 flags)
 {
 	__u32 opener = 0;
-	int ct = ct_lookup(t, CT_INGRESS, skb->len, &opener);
+	struct ct_report rep;
+	int ct = ct_lookup(t, CT_INGRESS, skb->len, &opener, &rep);
 	if (ct != CT_REPLY) {
-		int denied = policy_enforce(skb, ep, CT_INGRESS, src_identity, t);
+		int denied = policy_enforce(skb, ep, CT_INGRESS, src_identity, t, ct == CT_NEW);
 		if (denied)
 			return denied;
-		if (ct == CT_NEW)
+		if (ct == CT_NEW) {
 			ct_create(t, CT_INGRESS, skb->len, src_identity);
+			rep.flags = FLOW_F_NEW;
+		}
 	}
+	/* a reply goes to the endpoint that opened the connection: its egress connection */
+	trace_flow(skb, t, OBS_TO_ENDPOINT, rep.flags,
+		   ct == CT_REPLY ? FLOW_F_REPLY | FLOW_F_EGRESS : FLOW_F_INGRESS, src_identity,
+		   ep->identity, ep->id, rep.packets, rep.bytes);
 	if (!(flags & DELIVER_REDIRECT))
 		return TC_ACT_OK;
 	if (flags & DELIVER_DEC_TTL) {

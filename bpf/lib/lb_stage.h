@@ -35,6 +35,7 @@
 #include "nat.h"
 #include "parse.h"
 #include "reject.h"
+#include "trace.h"
 
 /* A flow's expiry: a TCP SYN (not answered yet, as far as this path knows) gets conntrack's SYN
  * lifetime, so a flood of unanswered SYNs cannot push live flows out; the packets that follow
@@ -52,8 +53,9 @@ __always_inline_hypha __u64 lb_expiry(const struct hypha_tuple *t, __u64 now)
 /* The backend of a flow: the one it has, or a new one. Returns 0 when there is none. */
 __always_inline_hypha __u32 lb_flow_backend(const struct hypha_tuple *t,
 					    const struct lb_frontend *fe,
-					    const struct lb_config *lcfg, __u64 now)
+					    const struct lb_config *lcfg, __u64 now, int *fresh)
 {
+	*fresh = 0;
 	struct ct_key key;
 	ct_key_from(&key, t, CT_EGRESS, 0);
 	struct lb_ct_entry *e = bpf_map_lookup_elem(&hypha_lb_ct, &key);
@@ -83,6 +85,7 @@ __always_inline_hypha __u32 lb_flow_backend(const struct hypha_tuple *t,
 		.frontend = fe->id,
 	};
 	bpf_map_update_elem(&hypha_lb_ct, &key, &fresh_entry, BPF_ANY);
+	*fresh = 1;
 	return backend;
 }
 
@@ -175,14 +178,18 @@ __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hyp
 		return -DROP_LB_SOURCE_RANGE;
 
 	__u64 now = hypha_now();
-	__u32 backend_id = lb_flow_backend(t, fe, lcfg, now);
+	int fresh = 0;
+	__u32 backend_id = lb_flow_backend(t, fe, lcfg, now, &fresh);
 	struct lb_backend *found = backend_id ? lb_backend(backend_id) : NULL;
 	if (!found || found->family != t->family) {
 		if (fe->flags & LB_FE_DROP_EMPTY)
 			return -DROP_NO_BACKEND;
+		trace_drop(skb, DROP_LB_REJECTED, HYPHA_DIR_INGRESS); /* before it becomes the reply */
 		int ret = reject_packet(skb, pkt, t);
-		if (ret >= 0) /* answered; a packet it cannot answer is counted as the drop */
+		if (ret >= 0) { /* answered; a packet it cannot answer is counted as the drop */
 			count_drop(skb->ifindex, HYPHA_DIR_INGRESS, DROP_LB_REJECTED);
+			count_traffic(HYPHA_DIR_INGRESS, DROP_LB_REJECTED, skb->len);
+		}
 		return ret;
 	}
 	struct lb_backend be = *found;
@@ -190,6 +197,9 @@ __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hyp
 	int ret = lb_dnat(skb, pkt, t, &be);
 	if (ret)
 		return ret;
+	if (fresh)
+		trace_xlate(skb, t, &orig, identity_of(orig.saddr, orig.family),
+			    identity_of(t->daddr, t->family));
 
 	struct endpoint_info *ep = lookup_endpoint(t->daddr, t->family);
 	if (ep) {

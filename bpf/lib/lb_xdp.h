@@ -214,7 +214,8 @@ __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
 	if (!fe->count)
 		return XDP_PASS; /* refused by the tc stage (RST / ICMP) */
 	__u64 now = hypha_now();
-	__u32 backend_id = lb_flow_backend(&f.t, fe, lcfg, now);
+	int fresh = 0;
+	__u32 backend_id = lb_flow_backend(&f.t, fe, lcfg, now, &fresh);
 	struct lb_backend *found = backend_id ? lb_backend(backend_id) : NULL;
 	if (!found || found->family != f.t.family)
 		return XDP_PASS;

@@ -25,6 +25,7 @@
 #include "ipcache.h"
 #include "parse.h"
 #include "policy.h"
+#include "trace.h"
 
 /* IPv6 link-local sources (fe80::/10) and multicast destinations (ff00::/8): neighbour and
  * router discovery, which the host stack answers. */
@@ -48,15 +49,25 @@ __always_inline_hypha int from_container(struct __sk_buff *skb, const struct nod
 	if (!src || src->ifindex != skb->ifindex)
 		return -DROP_INVALID_SOURCE;
 	__u32 identity = src->identity, opener = 0;
-	int ct = ct_lookup(&t, CT_EGRESS, skb->len, &opener);
+	struct ct_report rep;
+	int ct = ct_lookup(&t, CT_EGRESS, skb->len, &opener, &rep);
 	struct endpoint_info *dst = lookup_endpoint(t.daddr, t.family);
 	if (ct != CT_REPLY) {
 		__u32 peer = dst ? dst->identity : identity_of(t.daddr, t.family);
-		ret = policy_enforce(skb, src, CT_EGRESS, peer, &t);
+		ret = policy_enforce(skb, src, CT_EGRESS, peer, &t, ct == CT_NEW);
 		if (ret)
 			return ret;
-		if (ct == CT_NEW)
+		if (ct == CT_NEW) {
 			ct_create(&t, CT_EGRESS, skb->len, identity);
+			rep.flags = FLOW_F_NEW;
+		}
+	}
+	if (rep.flags) {
+		__u32 peer = dst ? dst->identity : identity_of(t.daddr, t.family);
+		/* a reply the endpoint sends belongs to a connection towards it */
+		trace_flow(skb, &t, OBS_FROM_ENDPOINT, rep.flags,
+			   ct == CT_REPLY ? FLOW_F_REPLY | FLOW_F_INGRESS : FLOW_F_EGRESS, identity,
+			   peer, src->id, rep.packets, rep.bytes);
 	}
 #ifdef HYPHA_LB
 	if (ct == CT_REPLY) {

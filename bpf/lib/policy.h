@@ -21,6 +21,7 @@
 #include "endpoint.h"
 #include "identity.h"
 #include "parse.h"
+#include "trace.h"
 
 #ifndef HYPHA_POLICY_SIZE
 #define HYPHA_POLICY_SIZE 65536
@@ -90,10 +91,13 @@ __always_inline_hypha struct policy_entry *policy_lookup(__u16 endpoint, __u8 ge
 	return bpf_map_lookup_elem(&hypha_policy, &key);
 }
 
-/* The verdict for a packet of `len` bytes between endpoint `ep` and a peer of `identity`. */
+/* The verdict for a packet of `len` bytes between endpoint `ep` and a peer of `identity`;
+ * `rule` gets the id of the entry that decided (0: the default). */
 __always_inline_hypha int policy_verdict(const struct endpoint_info *ep, __u8 direction,
-					 __u32 identity, const struct hypha_tuple *t, __u32 len)
+					 __u32 identity, const struct hypha_tuple *t, __u32 len,
+					 __u32 *rule)
 {
+	*rule = 0;
 	__u32 enforce = direction == CT_EGRESS ? ENDPOINT_F_ENFORCE_EGRESS
 					       : ENDPOINT_F_ENFORCE_INGRESS;
 	__u32 audit = direction == CT_EGRESS ? ENDPOINT_F_AUDIT_EGRESS : ENDPOINT_F_AUDIT_INGRESS;
@@ -111,6 +115,7 @@ __always_inline_hypha int policy_verdict(const struct endpoint_info *ep, __u8 di
 	if (!hit || (any && (any->flags & POLICY_F_DENY)))
 		hit = any;
 	if (hit) {
+		*rule = hit->rule;
 		__sync_fetch_and_add(&hit->packets, 1);
 		__sync_fetch_and_add(&hit->bytes, len);
 		if (!(hit->flags & POLICY_F_DENY))
@@ -122,12 +127,26 @@ __always_inline_hypha int policy_verdict(const struct endpoint_info *ep, __u8 di
 	return (ep->flags & audit) ? POLICY_AUDIT : POLICY_DENY;
 }
 
-/* Applies the verdict: a deny drops, an audit is counted and passes. Returns 0 to go on. */
+/* Applies the verdict: a deny drops, an audit is counted and passes. Returns 0 to go on. For a
+ * `new_conn`ection of an endpoint that enforces the direction, the verdict is reported as a
+ * flow event (trace.h). */
 __always_inline_hypha int policy_enforce(struct __sk_buff *skb, const struct endpoint_info *ep,
 					 __u8 direction, __u32 identity,
-					 const struct hypha_tuple *t)
+					 const struct hypha_tuple *t, int new_conn)
 {
-	int verdict = policy_verdict(ep, direction, identity, t, skb->len);
+	__u32 rule = 0;
+	int verdict = policy_verdict(ep, direction, identity, t, skb->len, &rule);
+	__u32 enforce = direction == CT_EGRESS ? ENDPOINT_F_ENFORCE_EGRESS
+					       : ENDPOINT_F_ENFORCE_INGRESS;
+	if (new_conn && (ep->flags & enforce)) {
+		__u8 v = verdict == POLICY_DENY ? VERDICT_DROPPED
+			 : verdict == POLICY_AUDIT ? VERDICT_AUDIT
+						   : VERDICT_FORWARDED;
+		int ingress = direction == CT_INGRESS;
+		trace_policy(skb, t, v, ingress ? FLOW_F_INGRESS : FLOW_F_EGRESS,
+			     ingress ? identity : ep->identity, ingress ? ep->identity : identity,
+			     ep->id, rule);
+	}
 	if (verdict == POLICY_DENY)
 		return -DROP_POLICY_DENIED;
 	if (verdict == POLICY_AUDIT)

@@ -20,7 +20,7 @@ function hexdump(bytes: Uint8Array): string {
 /** Clears every map the test can observe; test_entries (the prog array) keeps its programs. */
 function resetMaps(obj: BpfObject): void {
   for (const spec of obj.maps()) {
-    if (spec.type === "prog_array") continue;
+    if (spec.type === "prog_array" || spec.type === "ringbuf") continue;
     using map = obj.rawMap(spec.name);
     if (spec.type.includes("array")) {
       const zero = new Uint8Array(map.lookup(new Uint8Array(spec.keySize))?.length ?? 0);

@@ -7,6 +7,7 @@ import { withNetns } from "./netns.ts";
 import { BpfObject } from "./object.ts";
 import { cgroupV2Mount } from "./probe.ts";
 import { RingBuffer } from "./ringbuf.ts";
+import { testRun } from "./test_run.ts";
 import { fixturePath, run, tempBpffs, tempNetns } from "./_testing.ts";
 
 const sum = (m: BpfMap<number, bigint[]>, slot: number) =>
@@ -94,6 +95,25 @@ Deno.test("RingBuffer delivers one event per packet from a tc program", async ()
   const first = new DataView(seen[0]!.buffer);
   assert.ok(first.getUint32(0, true) >= 42, "packet length recorded");
   assert.equal(first.getUint32(4, true), index);
+});
+
+Deno.test("RingBuffer.consume(max) delivers at most max records and loses none", async () => {
+  const { obj, counts } = loadFixture();
+  using _obj = obj;
+  using _counts = counts;
+  using events = obj.map("fixture_events", none, none);
+  const seqs: number[] = [];
+  await using rb = new RingBuffer(events, (data) => {
+    seqs.push(new DataView(data.buffer, data.byteOffset).getUint32(12, true));
+  }, { reuse: true });
+  const packet = new Uint8Array(64);
+  packet.set([0x08, 0x00], 12); // an Ethernet frame the program only counts
+  testRun(obj.program("fixture_tc"), { data: packet, repeat: 10 });
+  assert.equal(rb.consume(3), 3);
+  assert.equal(rb.consume(3), 3);
+  assert.equal(rb.consume(), 4);
+  assert.equal(rb.consume(5), 0);
+  assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });
 
 Deno.test("attachXdp() runs a generic XDP program on a veth", async () => {

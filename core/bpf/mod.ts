@@ -23,6 +23,7 @@ export {
   type TcDirection,
   type TcMode,
 } from "./link.ts";
+export { bootTimeNs, bootToWallNs } from "./clock.ts";
 export { RingBuffer } from "./ringbuf.ts";
 export { testRun, type TestRunInput, type TestRunResult } from "./test_run.ts";
 export {

@@ -1,13 +1,15 @@
 // The maps bpf_host.o, bpf_lxc.o and bpf_overlay.o share (pinned by name in the node's maps
 // directory): node config, endpoints and ipcache as desired tables the agent reconciles, and
-// conntrack and NAT, which the datapath writes and the agent only reads and garbage-collects.
+// conntrack and NAT, which the datapath writes and the agent only reads and garbage-collects,
+// and the flow events ring buffer with its per-CPU counters, which core/flows reads.
 import { join } from "node:path";
-import { type BpfMap, type BpfObject } from "../bpf/mod.ts";
+import { type BpfMap, type BpfObject, codec, possibleCpus } from "../bpf/mod.ts";
 import {
   type CtEntry,
   type CtKey,
   type EndpointInfo,
   type EndpointKey,
+  type EventStats,
   type IpcacheKey,
   type IpcacheValue,
   MAPS,
@@ -29,6 +31,9 @@ export class ClusterMaps {
   readonly ct: BpfMap<CtKey, CtEntry>;
   readonly snat: BpfMap<CtKey, NatEntry>;
   readonly policy: PolicyMap;
+  /** Flow events (struct flow_event records): read with a RingBuffer. */
+  readonly events: BpfMap<undefined, undefined>;
+  readonly eventStats: BpfMap<number, EventStats[]>;
   readonly #mapsDir: string;
 
   constructor(obj: BpfObject, mapsDir: string) {
@@ -41,6 +46,12 @@ export class ClusterMaps {
     this.snat = obj.map("hypha_snat", m.hypha_snat.key, m.hypha_snat.value);
     const policy = obj.map("hypha_policy", m.hypha_policy.key, m.hypha_policy.value);
     this.policy = new PolicyMap(policy);
+    this.events = obj.map("hypha_events", codec.none, codec.none);
+    this.eventStats = obj.map(
+      "hypha_event_stats",
+      m.hypha_event_stats.key,
+      codec.perCpu(m.hypha_event_stats.value, possibleCpus()),
+    );
     this.config = new DesiredMap(config, String);
     this.endpoints = new DesiredMap(endpoints, keyId);
     this.ipcache = new DesiredMap(ipcache, keyId);
@@ -51,6 +62,7 @@ export class ClusterMaps {
       ["hypha_ct", this.ct],
       ["hypha_snat", this.snat],
       ["hypha_policy", policy],
+      ["hypha_event_stats", this.eventStats],
     ] as Array<[string, BpfMap<unknown, unknown>]>;
   }
 
@@ -60,6 +72,7 @@ export class ClusterMaps {
 
   close(): void {
     for (const [, map] of this.#maps) map.close();
+    this.events.close();
   }
 }
 

@@ -3,15 +3,8 @@
 // interval so short-lived flows do not push live ones out of the LRU maps. A NAT translation is
 // a pair of entries (outbound and reply); the pair goes only when both halves have expired, so
 // a one-way flow that keeps refreshing one half never loses the other.
-import type { BpfMap } from "../bpf/mod.ts";
+import { bootTimeNs, type BpfMap } from "../bpf/mod.ts";
 import type { CtEntry, CtKey, NatEntry } from "../bpf/generated/host.ts";
-
-/** CLOCK_BOOTTIME in nanoseconds, as bpf_ktime_get_boot_ns() reads it (/proc/uptime). */
-export function bootTimeNs(): bigint {
-  const seconds = Deno.readTextFileSync("/proc/uptime").split(" ")[0]!;
-  const [whole, frac = "0"] = seconds.split(".");
-  return BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, "0").slice(0, 9));
-}
 
 export interface GcResult {
   conntrack: { scanned: number; deleted: number };

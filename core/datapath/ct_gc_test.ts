@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempBpffs } from "../bpf/_testing.ts";
 import type { CtKey } from "../bpf/generated/host.ts";
-import { bootTimeNs, collectExpired } from "./ct_gc.ts";
+import { bootTimeNs } from "../bpf/mod.ts";
+import { collectExpired } from "./ct_gc.ts";
 import { HostDatapath } from "./host.ts";
 
 const key = (a: number, b: number, sport: number, dport: number, dir: number): CtKey => ({
@@ -23,6 +24,7 @@ const ct = (expires: bigint) => ({
   src_identity: 300,
   flags: 0,
   tcp_flags: 2,
+  last_report: 0n,
 });
 
 Deno.test("collectExpired() deletes expired conntrack entries and NAT pairs, keeps live ones", async () => {

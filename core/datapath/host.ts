@@ -21,6 +21,8 @@ import {
   type IfcounterValue,
   type IfdropKey,
   MAPS,
+  TRAFFIC,
+  type TrafficCount,
 } from "../bpf/generated/host.ts";
 import type { OwnedMap } from "../plugin/plugin.ts";
 import { reconcileMap, type ReconcileResult } from "../reconcile/map_reconciler.ts";
@@ -61,6 +63,14 @@ export interface InterfaceCounters {
   dropsByReason: Record<string, number>;
 }
 
+/** Packets a forwarding stage finished at a tc hook: forwarded (reason "") or dropped. */
+export interface TrafficRow {
+  direction: "ingress" | "egress";
+  reason: string;
+  packets: number;
+  bytes: number;
+}
+
 const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
 
 export class HostDatapath implements Disposable {
@@ -68,6 +78,7 @@ export class HostDatapath implements Disposable {
   readonly #devices: BpfMap<number, DeviceInfo>;
   readonly #counters: BpfMap<IfcounterKey, IfcounterValue[]>;
   readonly #drops: BpfMap<IfdropKey, bigint[]>;
+  readonly #traffic: BpfMap<number, TrafficCount[]>;
   /** hypha_hooks: slot -> program (written as an fd, read back as the program id). */
   readonly #hooks: BpfMap<number, number>;
   readonly #attachments: TcAttachments;
@@ -90,6 +101,11 @@ export class HostDatapath implements Disposable {
       "hypha_ifdrops",
       m.hypha_ifdrops.key,
       codec.perCpu(m.hypha_ifdrops.value, cpus),
+    );
+    this.#traffic = obj.map(
+      "hypha_traffic",
+      m.hypha_traffic.key,
+      codec.perCpu(m.hypha_traffic.value, cpus),
     );
     this.#hooks = obj.map("hypha_hooks", codec.u32, codec.u32);
     this.#attachments = new TcAttachments(dirs, mode);
@@ -204,6 +220,27 @@ export class HostDatapath implements Disposable {
     );
   }
 
+  /**
+   * What the forwarding stages finished (bpf/lib/counters.h hypha_traffic): forwarded packets
+   * and drops by reason, per tc hook direction, summed over the CPUs; rows with no packets left
+   * out.
+   */
+  traffic(): TrafficRow[] {
+    const rows: TrafficRow[] = [];
+    for (const [slot, perCpu] of this.#traffic.entries()) {
+      const packets = Number(sum(perCpu.map((v) => v.packets)));
+      if (!packets) continue;
+      const index = slot % TRAFFIC.SLOTS;
+      rows.push({
+        direction: slot < TRAFFIC.SLOTS ? "ingress" : "egress",
+        reason: index ? dropReasonName(index + TRAFFIC.REASON_BASE) : "",
+        packets,
+        bytes: Number(sum(perCpu.map((v) => v.bytes))),
+      });
+    }
+    return rows;
+  }
+
   attachments(): AttachmentStatus[] {
     return this.#attachments.list();
   }
@@ -215,6 +252,7 @@ export class HostDatapath implements Disposable {
       ["hypha_ifcounters", this.#counters as BpfMap<unknown, unknown>],
       ["hypha_ifdrops", this.#drops as BpfMap<unknown, unknown>],
       ["hypha_hooks", this.#hooks as BpfMap<unknown, unknown>],
+      ["hypha_traffic", this.#traffic as BpfMap<unknown, unknown>],
     ];
     return [
       ...maps.map(([name, map]) => ownedMap(name, map, join(this.#dirs.mapsDir, name))),
@@ -227,6 +265,7 @@ export class HostDatapath implements Disposable {
     this.#counters.close();
     this.#drops.close();
     this.#hooks.close();
+    this.#traffic.close();
     this.clusterMaps.close();
     this.#obj.close(); // programs stay alive through their pinned links
   }

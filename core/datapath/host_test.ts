@@ -58,12 +58,15 @@ Deno.test("HostDatapath counts real traffic and a reload adopts it without writi
         "hypha_devices",
         "hypha_ifcounters",
         "hypha_ifdrops",
+        "hypha_hooks",
+        "hypha_traffic",
         "hypha_config",
         "hypha_endpoints",
         "hypha_ipcache",
         "hypha_ct",
         "hypha_snat",
         "hypha_policy",
+        "hypha_event_stats",
       ]);
       const devices = maps[0]!;
       assert.equal(devices.count(), 1);

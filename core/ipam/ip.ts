@@ -153,11 +153,16 @@ function parseGroups(part: string, mayEndInV4: boolean): number[] | string {
  */
 export function formatIp(ip: Ip): string {
   if (ip.family === 4) return formatV4(Number(ip.value));
-  if (ip.value >> 32n === 0xffffn) return `::ffff:${formatV4(Number(ip.value & 0xffffffffn))}`;
-  const groups = Array.from(
-    { length: 8 },
-    (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn),
+  return formatV6Groups(
+    Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn)),
   );
+}
+
+/** The canonical text (as formatIp) of an IPv6 address given as its eight 16-bit groups. */
+export function formatV6Groups(groups: readonly number[]): string {
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${formatV4(groups[6]! * 0x10000 + groups[7]!)}`;
+  }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed
   for (let i = 0; i < 8;) {
@@ -170,7 +175,7 @@ export function formatIp(ip: Ip): string {
     if (end - i > bestLength) [bestStart, bestLength] = [i, end - i];
     i = end;
   }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
+  const hex = (gs: readonly number[]) => gs.map((g) => g.toString(16)).join(":");
   if (bestStart < 0) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }

@@ -8,7 +8,15 @@ export {
   IpamError,
   IpamExhaustedError,
 } from "./errors.ts";
-export { familyBits, formatIp, Ip, type IpFamily, parseIp, tryParseIp } from "./ip.ts";
+export {
+  familyBits,
+  formatIp,
+  formatV6Groups,
+  Ip,
+  type IpFamily,
+  parseIp,
+  tryParseIp,
+} from "./ip.ts";
 export {
   ipFrom16Bytes,
   ipFromBytes,

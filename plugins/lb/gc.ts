@@ -2,7 +2,7 @@
 // entries past their expiry (CLOCK_BOOTTIME ns, stamped by the datapath), and affinity entries
 // older than their frontend's timeout or of frontends that are gone. The maps are LRU, so this
 // only keeps dead flows from pushing live ones out.
-import { bootTimeNs } from "../../core/datapath/ct_gc.ts";
+import { bootTimeNs } from "../../core/bpf/mod.ts";
 import type { LbMaps } from "./datapath.ts";
 
 export interface LbGcResult {

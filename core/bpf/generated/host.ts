@@ -47,7 +47,17 @@ export const ifdropKey: Codec<IfdropKey> = struct<IfdropKey>(8, {
   reason: [6, u16],
 });
 
-/** struct node_config (32 bytes) */
+/** struct traffic_count (16 bytes) */
+export interface TrafficCount {
+  packets: bigint;
+  bytes: bigint;
+}
+export const trafficCount: Codec<TrafficCount> = struct<TrafficCount>(16, {
+  packets: [0, u64],
+  bytes: [8, u64],
+});
+
+/** struct node_config (40 bytes) */
 export interface NodeConfig {
   flags: number;
   node_ipv4: number;
@@ -55,14 +65,106 @@ export interface NodeConfig {
   nat_port_min: number;
   nat_port_max: number;
   node_ipv6: number[];
+  monitor_level: number;
+  monitor_interval: number;
+  drop_events: number;
 }
-export const nodeConfig: Codec<NodeConfig> = struct<NodeConfig>(32, {
+export const nodeConfig: Codec<NodeConfig> = struct<NodeConfig>(40, {
   flags: [0, u32],
   node_ipv4: [4, u32],
   tunnel_ifindex: [8, u32],
   nat_port_min: [12, u16],
   nat_port_max: [14, u16],
   node_ipv6: [16, array(u32, 4)],
+  monitor_level: [32, u8],
+  monitor_interval: [34, u16],
+  drop_events: [36, u32],
+});
+
+/** struct ipcache_key (24 bytes) */
+export interface IpcacheKey {
+  prefixlen: number;
+  family: number;
+  addr: number[];
+}
+export const ipcacheKey: Codec<IpcacheKey> = struct<IpcacheKey>(24, {
+  prefixlen: [0, u32],
+  family: [4, u8],
+  addr: [8, array(u32, 4)],
+});
+
+/** struct ipcache_value (16 bytes) */
+export interface IpcacheValue {
+  identity: number;
+  tunnel_ipv4: number;
+  flags: number;
+}
+export const ipcacheValue: Codec<IpcacheValue> = struct<IpcacheValue>(16, {
+  identity: [0, u32],
+  tunnel_ipv4: [4, u32],
+  flags: [8, u32],
+});
+
+/** struct event_stats (40 bytes) */
+export interface EventStats {
+  sent: bigint;
+  lost: bigint;
+  limited: bigint;
+  window: bigint;
+  in_window: bigint;
+}
+export const eventStats: Codec<EventStats> = struct<EventStats>(40, {
+  sent: [0, u64],
+  lost: [8, u64],
+  limited: [16, u64],
+  window: [24, u64],
+  in_window: [32, u64],
+});
+
+/** struct hypha_packet (8 bytes) */
+export interface HyphaPacket {
+  l3_proto: number;
+  l4_proto: number;
+  l4_off: number;
+}
+export const hyphaPacket: Codec<HyphaPacket> = struct<HyphaPacket>(8, {
+  l3_proto: [0, u16],
+  l4_proto: [2, u8],
+  l4_off: [4, u32],
+});
+
+/** struct hypha_tuple (44 bytes) */
+export interface HyphaTuple {
+  saddr: number[];
+  daddr: number[];
+  sport: number;
+  dport: number;
+  proto: number;
+  family: number;
+  tcp_flags: number;
+  ttl: number;
+  icmp_type: number;
+}
+export const hyphaTuple: Codec<HyphaTuple> = struct<HyphaTuple>(44, {
+  saddr: [0, array(u32, 4)],
+  daddr: [16, array(u32, 4)],
+  sport: [32, u16],
+  dport: [34, u16],
+  proto: [36, u8],
+  family: [37, u8],
+  tcp_flags: [38, u8],
+  ttl: [39, u8],
+  icmp_type: [40, u8],
+});
+
+/** struct trace_scratch (52 bytes) */
+export interface TraceScratch {
+  pkt: HyphaPacket;
+  t: HyphaTuple;
+}
+export const traceScratch: Codec<TraceScratch> = struct<TraceScratch>(52, {
+  pkt: [0, hyphaPacket],
+  t: [8, hyphaTuple],
 });
 
 /** struct ct_key (40 bytes) */
@@ -85,7 +187,7 @@ export const ctKey: Codec<CtKey> = struct<CtKey>(40, {
   dir: [38, u8],
 });
 
-/** struct ct_entry (48 bytes) */
+/** struct ct_entry (56 bytes) */
 export interface CtEntry {
   expires: bigint;
   tx_packets: bigint;
@@ -95,8 +197,9 @@ export interface CtEntry {
   src_identity: number;
   flags: number;
   tcp_flags: number;
+  last_report: bigint;
 }
-export const ctEntry: Codec<CtEntry> = struct<CtEntry>(48, {
+export const ctEntry: Codec<CtEntry> = struct<CtEntry>(56, {
   expires: [0, u64],
   tx_packets: [8, u64],
   tx_bytes: [16, u64],
@@ -105,6 +208,7 @@ export const ctEntry: Codec<CtEntry> = struct<CtEntry>(48, {
   src_identity: [40, u32],
   flags: [44, u16],
   tcp_flags: [46, u8],
+  last_report: [48, u64],
 });
 
 /** struct endpoint_key (20 bytes) */
@@ -171,30 +275,6 @@ export const policyEntry: Codec<PolicyEntry> = struct<PolicyEntry>(24, {
   bytes: [16, u64],
 });
 
-/** struct ipcache_key (24 bytes) */
-export interface IpcacheKey {
-  prefixlen: number;
-  family: number;
-  addr: number[];
-}
-export const ipcacheKey: Codec<IpcacheKey> = struct<IpcacheKey>(24, {
-  prefixlen: [0, u32],
-  family: [4, u8],
-  addr: [8, array(u32, 4)],
-});
-
-/** struct ipcache_value (16 bytes) */
-export interface IpcacheValue {
-  identity: number;
-  tunnel_ipv4: number;
-  flags: number;
-}
-export const ipcacheValue: Codec<IpcacheValue> = struct<IpcacheValue>(16, {
-  identity: [0, u32],
-  tunnel_ipv4: [4, u32],
-  flags: [8, u32],
-});
-
 /** struct nat_entry (32 bytes) */
 export interface NatEntry {
   to_addr: number[];
@@ -206,6 +286,94 @@ export const natEntry: Codec<NatEntry> = struct<NatEntry>(32, {
   to_port: [16, u16],
   expires: [24, u64],
 });
+
+/** struct flow_event (128 bytes) */
+export interface FlowEvent {
+  time: bigint;
+  packets: bigint;
+  bytes: bigint;
+  type: number;
+  verdict: number;
+  obs_point: number;
+  flags: number;
+  drop_reason: number;
+  family: number;
+  proto: number;
+  tcp_flags: number;
+  icmp_type: number;
+  endpoint: number;
+  ifindex: number;
+  src_identity: number;
+  dst_identity: number;
+  rule: number;
+  len: number;
+  sport: number;
+  dport: number;
+  orig_dport: number;
+  eth: Uint8Array;
+  icmp_code: number;
+  saddr: number[];
+  daddr: number[];
+  orig_daddr: number[];
+}
+export const flowEvent: Codec<FlowEvent> = struct<FlowEvent>(128, {
+  time: [0, u64],
+  packets: [8, u64],
+  bytes: [16, u64],
+  type: [24, u8],
+  verdict: [25, u8],
+  obs_point: [26, u8],
+  flags: [27, u8],
+  drop_reason: [28, u16],
+  family: [30, u8],
+  proto: [31, u8],
+  tcp_flags: [32, u8],
+  icmp_type: [33, u8],
+  endpoint: [34, u16],
+  ifindex: [36, u32],
+  src_identity: [40, u32],
+  dst_identity: [44, u32],
+  rule: [48, u32],
+  len: [52, u32],
+  sport: [56, u16],
+  dport: [58, u16],
+  orig_dport: [60, u16],
+  eth: [62, bytes(12)],
+  icmp_code: [74, u8],
+  saddr: [76, array(u32, 4)],
+  daddr: [92, array(u32, 4)],
+  orig_daddr: [108, array(u32, 4)],
+});
+
+/** Byte offsets of struct flow_event's fields. */
+export const flowEventOffsets = {
+  time: 0,
+  packets: 8,
+  bytes: 16,
+  type: 24,
+  verdict: 25,
+  obs_point: 26,
+  flags: 27,
+  drop_reason: 28,
+  family: 30,
+  proto: 31,
+  tcp_flags: 32,
+  icmp_type: 33,
+  endpoint: 34,
+  ifindex: 36,
+  src_identity: 40,
+  dst_identity: 44,
+  rule: 48,
+  len: 52,
+  sport: 56,
+  dport: 58,
+  orig_dport: 60,
+  eth: 62,
+  icmp_code: 74,
+  saddr: 76,
+  daddr: 92,
+  orig_daddr: 108,
+} as const;
 
 /** The maps of bpf/bpf_host.c, with their layout and codecs. */
 export const MAPS = {
@@ -236,11 +404,20 @@ export const MAPS = {
     key: ifdropKey,
     value: u64,
   },
+  hypha_traffic: {
+    type: "percpu_array",
+    perCpu: true,
+    keySize: 4,
+    valueSize: 16,
+    maxEntries: 64,
+    key: u32,
+    value: trafficCount,
+  },
   hypha_config: {
     type: "array",
     perCpu: false,
     keySize: 4,
-    valueSize: 32,
+    valueSize: 40,
     maxEntries: 1,
     key: u32,
     value: nodeConfig,
@@ -254,11 +431,45 @@ export const MAPS = {
     key: u32,
     value: u32,
   },
+  hypha_ipcache: {
+    type: "lpm_trie",
+    perCpu: false,
+    keySize: 24,
+    valueSize: 16,
+    maxEntries: 131072,
+    key: ipcacheKey,
+    value: ipcacheValue,
+  },
+  hypha_events: {
+    type: "ringbuf",
+    perCpu: false,
+    keySize: 0,
+    valueSize: 0,
+    maxEntries: 4194304,
+  },
+  hypha_event_stats: {
+    type: "percpu_array",
+    perCpu: true,
+    keySize: 4,
+    valueSize: 40,
+    maxEntries: 1,
+    key: u32,
+    value: eventStats,
+  },
+  hypha_trace_scratch: {
+    type: "percpu_array",
+    perCpu: true,
+    keySize: 4,
+    valueSize: 52,
+    maxEntries: 1,
+    key: u32,
+    value: traceScratch,
+  },
   hypha_ct: {
     type: "lru_hash",
     perCpu: false,
     keySize: 40,
-    valueSize: 48,
+    valueSize: 56,
     maxEntries: 131072,
     key: ctKey,
     value: ctEntry,
@@ -281,15 +492,6 @@ export const MAPS = {
     key: policyKey,
     value: policyEntry,
   },
-  hypha_ipcache: {
-    type: "lpm_trie",
-    perCpu: false,
-    keySize: 24,
-    valueSize: 16,
-    maxEntries: 131072,
-    key: ipcacheKey,
-    value: ipcacheValue,
-  },
   hypha_snat: {
     type: "lru_hash",
     perCpu: false,
@@ -299,4 +501,62 @@ export const MAPS = {
     key: ctKey,
     value: natEntry,
   },
+} as const;
+
+/** `enum monitor_level` of the C datapath. */
+export const MONITOR_LEVEL = {
+  OFF: 0,
+  NONE: 1,
+  LOW: 2,
+  MEDIUM: 3,
+  MAXIMUM: 4,
+} as const;
+
+/** `enum flow_event_type` of the C datapath. */
+export const FLOW_EVENT_TYPE = {
+  DROP: 1,
+  TRACE: 4,
+  POLICY: 5,
+} as const;
+
+/** `enum flow_verdict` of the C datapath. */
+export const FLOW_VERDICT = {
+  FORWARDED: 1,
+  DROPPED: 2,
+  ERROR: 3,
+  AUDIT: 4,
+  REDIRECTED: 5,
+  TRANSLATED: 7,
+} as const;
+
+/** `enum flow_obs_point` of the C datapath. */
+export const OBS_POINT = {
+  UNKNOWN: 0,
+  TO_ENDPOINT: 1,
+  FROM_ENDPOINT: 2,
+  FROM_NETWORK: 3,
+  TO_NETWORK: 4,
+  FROM_OVERLAY: 5,
+  TO_OVERLAY: 6,
+  FROM_STACK: 7,
+  HOOK_INGRESS: 8,
+  HOOK_EGRESS: 9,
+} as const;
+
+/** `enum flow_event_flag` of the C datapath. */
+export const FLOW_F = {
+  REPLY: 1,
+  INGRESS: 2,
+  EGRESS: 4,
+  NEW: 8,
+  FLAGS: 16,
+  CLOSE: 32,
+  PERIODIC: 64,
+  PACKET: 128,
+} as const;
+
+/** `enum traffic_layout` of the C datapath. */
+export const TRAFFIC = {
+  SLOTS: 32,
+  REASON_BASE: 128,
 } as const;
