@@ -15,6 +15,7 @@ import {
 import type {
   AdminBackend,
   EndpointRow,
+  FlowEventStats,
   NetworkView,
   NodeRow,
   NodeStatus,
@@ -42,7 +43,9 @@ import { ensureBpffs } from "./bpffs.ts";
 import { selectDevices } from "./devices.ts";
 import { derivePaths, type NodePaths } from "./paths.ts";
 import { registerAgentMetrics } from "./metrics.ts";
-import { registerNetworkMetrics } from "./network_metrics.ts";
+import { regenerationMetrics, registerNetworkMetrics } from "./network_metrics.ts";
+import { NodeFlows } from "./flows.ts";
+import type { FlowsView } from "../flows/observer.ts";
 import { Networking } from "./networking.ts";
 import { validatePolicyText } from "./policy_api.ts";
 import { validateServiceText } from "./service_api.ts";
@@ -100,6 +103,7 @@ export class Agent implements AdminBackend {
   readonly #baseline = { maps: mapWriteCount(), links: linkWriteCount() };
   #server: ApiServer | undefined;
   #networking: Networking | undefined;
+  #flows: NodeFlows | undefined;
   #ready = false;
   /** Settles when the node is ready; rejects when bring-up failed for good (e.g. a conflict). */
   whenReady: Promise<void> = Promise.resolve();
@@ -195,8 +199,19 @@ export class Agent implements AdminBackend {
           host: datapath,
           uplink: devices[0]!.name,
           log,
+          onRegeneration: regenerationMetrics(metrics),
         });
       }
+      const running = agent;
+      agent.#flows = new NodeFlows({
+        config,
+        state,
+        host: datapath,
+        networking: () => running.#networking,
+        metrics,
+        log,
+      });
+      await agent.#flows.start();
       await host.startAll(config.plugins);
       registerAgentMetrics(agent.#metrics, {
         node: config.node.name,
@@ -263,6 +278,7 @@ export class Agent implements AdminBackend {
   /** Graceful stop: API and plugins stop; pinned maps and attached programs stay. */
   async stop(): Promise<void> {
     this.#ready = false;
+    await this.#flows?.stop(); // ends --follow streams, which would hold the server open
     await this.#server?.close();
     this.#server = undefined;
     await this.#host.stopAll();
@@ -358,6 +374,15 @@ export class Agent implements AdminBackend {
 
   metrics(): string {
     return this.#metrics.render();
+  }
+
+  flows(): FlowsView | undefined {
+    return this.#flows?.observer;
+  }
+
+  flowEventStats(): FlowEventStats | null {
+    const s = this.#flows?.readerStats();
+    return s ? { sent: s.sent, lost: s.lost, limited: s.limited } : null;
   }
 
   pluginRoutes(): Array<{ plugin: string; path: string; app: Hono }> {

@@ -1,8 +1,30 @@
 // Pod networking metrics, collected at scrape time: endpoints and nodes known, IPAM use per pod
 // CIDR (so an alert can fire before a node runs out of pod addresses), the cluster store's
-// connection, and CNI requests by command and outcome.
+// connection, CNI requests by command and outcome, and endpoint regenerations.
 import type { Metrics } from "../metrics/registry.ts";
 import type { Networking } from "./networking.ts";
+import type { Regeneration } from "./policy_enforcer.ts";
+
+/** Seconds: a regeneration takes well under a millisecond to whole seconds at large scale. */
+const REGENERATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+/** Counts endpoint regenerations and their duration; returns the policy enforcer's hook. */
+export function regenerationMetrics(m: Metrics): (r: Regeneration) => void {
+  const total = m.counter(
+    "hypha_endpoint_regenerations_total",
+    "Endpoint policy regenerations, by trigger (created, policy) and outcome (changed: the " +
+      "kernel's policy was rewritten; unchanged: computed, nothing to write).",
+  );
+  const duration = m.histogram(
+    "hypha_endpoint_regeneration_duration_seconds",
+    "Time to compute and write one endpoint's policy, by trigger.",
+    REGENERATION_BUCKETS,
+  );
+  return (r) => {
+    total.inc({ trigger: r.trigger, outcome: r.changed ? "changed" : "unchanged" });
+    duration.observe({ trigger: r.trigger }, r.seconds);
+  };
+}
 
 export function registerNetworkMetrics(m: Metrics, net: Networking, node: string): void {
   m.collector(

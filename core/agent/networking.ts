@@ -9,7 +9,7 @@ import type { HostDatapath } from "../datapath/host.ts";
 import { collectExpired } from "../datapath/ct_gc.ts";
 import { PodDatapath } from "../datapath/pod_datapath.ts";
 import { CniHandler } from "../endpoint/cni_handler.ts";
-import { PolicyEnforcer } from "./policy_enforcer.ts";
+import { PolicyEnforcer, type PolicyEnforcerOptions } from "./policy_enforcer.ts";
 import { applyPolicies, deletePolicies, describePolicy, tracePolicy } from "./policy_api.ts";
 import { applyServices, deleteServices, type ServiceApiContext } from "./service_api.ts";
 import { serviceOptions } from "../service/options.ts";
@@ -28,6 +28,7 @@ export interface NetworkingOptions {
   host: HostDatapath;
   uplink: string;
   log: Logger;
+  onRegeneration?: PolicyEnforcerOptions["onRegeneration"];
 }
 
 /** A random id of this node's state directory, created once (tells restarts from impostors). */
@@ -86,6 +87,7 @@ export class Networking {
       network,
       stateDir: o.paths.stateDir,
       log: o.log,
+      ...(o.onRegeneration ? { onRegeneration: o.onRegeneration } : {}),
     });
     this.endpoints.setPolicyHook(this.policy);
     this.#services = { store, state: o.state, options: serviceOptions(o.config.services) };

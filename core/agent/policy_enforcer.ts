@@ -10,6 +10,7 @@ import { PolicyMap } from "../datapath/policy_map.ts";
 import type { EndpointManager, EndpointPolicyHook } from "../endpoint/manager.ts";
 import type { LocalEndpoint } from "../endpoint/persist.ts";
 import { identityLabels } from "../identity/labels.ts";
+import type { RuleInfo } from "../flows/decode.ts";
 import type { NodeNetwork } from "../network/node_network.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import {
@@ -43,6 +44,16 @@ export interface PolicyEnforcerOptions {
   network: NodeNetwork;
   stateDir: string;
   log: Logger;
+  /** Called for every endpoint regeneration (its policy computed and written): a new endpoint
+   * ("created") or a policy, identity or endpoint change ("policy"). */
+  onRegeneration?: (r: Regeneration) => void;
+}
+
+export interface Regeneration {
+  trigger: "created" | "policy";
+  seconds: number;
+  /** Whether the kernel's policy of the endpoint changed. */
+  changed: boolean;
 }
 
 export interface PolicyStatus {
@@ -74,6 +85,8 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   readonly #o: PolicyEnforcerOptions;
   readonly #parsed = new Map<string, Parsed>();
   readonly #ruleIds = new Map<string, number>();
+  /** Rule id (as the datapath reports it in policy verdicts) -> the rule's policy. */
+  readonly #rules = new Map<number, RuleInfo>();
   readonly #computed = new Map<number, EndpointPolicy>();
   #cidrIds = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -214,9 +227,27 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   #ruleId = (e: PolicyEntry): number => {
     const key = ruleText(e.rule);
     let id = this.#ruleIds.get(key);
-    if (id === undefined) this.#ruleIds.set(key, id = this.#ruleIds.size + 1);
+    if (id === undefined) {
+      this.#ruleIds.set(key, id = this.#ruleIds.size + 1);
+      const { kind, namespace, name } = e.rule;
+      this.#rules.set(id, {
+        policy: { kind, name, ...(namespace ? { namespace } : {}) },
+        matchType: policyMatchType(e),
+      });
+    }
     return id;
   };
+
+  /** The rule behind a rule id of the policy map (flow events report it). */
+  rule(id: number): RuleInfo | undefined {
+    return this.#rules.get(id);
+  }
+
+  /** The CIDR a node-local CIDR identity stands for. */
+  identityCidr(id: number): string | undefined {
+    for (const [cidr, n] of this.#cidrIds) if (n === id) return cidr;
+    return undefined;
+  }
 
   // --- CIDR identities (node-local, stable across restarts) ---
 
@@ -252,12 +283,18 @@ export class PolicyEnforcer implements EndpointPolicyHook {
 
   /** EndpointPolicyHook: a new endpoint gets its policy in generation 0 before it exists. */
   prepare(ep: LocalEndpoint): { flags: number; generation: number } {
+    const started = performance.now();
     const policy = computeEndpointPolicy(this.#subjectOf(ep), this.#inputs());
     const snapshot = this.#o.maps.policy.snapshot();
     const pm = this.#o.maps.policy;
     pm.clear(snapshot.get(`${ep.id}/1`)); // leftovers of an endpoint that had this id
     pm.replace(snapshot.get(`${ep.id}/0`), pm.rows(ep.id, 0, policy, this.#ruleId));
     this.#computed.set(ep.id, policy);
+    this.#o.onRegeneration?.({
+      trigger: "created",
+      seconds: (performance.now() - started) / 1000,
+      changed: true,
+    });
     return { flags: policyFlags(policy), generation: 0 };
   }
 
@@ -287,18 +324,29 @@ export class PolicyEnforcer implements EndpointPolicyHook {
         dirty !== "all" && this.#computed.has(ep.id) &&
         !affectedBy(subject, [...dirty], inputs)
       ) continue; // incremental: nothing this endpoint's rules name has changed
+      const regenerated = performance.now();
+      const done = (changed: boolean) =>
+        this.#o.onRegeneration?.({
+          trigger: "policy",
+          seconds: (performance.now() - regenerated) / 1000,
+          changed,
+        });
       const policy = computeEndpointPolicy(subject, inputs);
       this.#computed.set(ep.id, policy);
       const state = this.#o.endpoints.policyState(ep.id);
       const flags = policyFlags(policy);
       const active = snapshot.get(`${ep.id}/${state.generation}`);
       const want = pm.rows(ep.id, state.generation, policy, this.#ruleId);
-      if (flags === state.flags && PolicyMap.same(active, want)) continue;
+      if (flags === state.flags && PolicyMap.same(active, want)) {
+        done(false);
+        continue;
+      }
       const next = state.generation ^ 1;
       pm.replace(snapshot.get(`${ep.id}/${next}`), pm.rows(ep.id, next, policy, this.#ruleId));
       this.#o.endpoints.setPolicyState(ep.id, { flags, generation: next });
       pm.clear(active);
       changed++;
+      done(true);
     }
     // Rows of endpoint ids that no longer exist (removed while the agent was down).
     const ids = new Set(this.#o.endpoints.list().map((e) => String(e.id)));
@@ -350,6 +398,14 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   async settle(): Promise<void> {
     await this.#running;
   }
+}
+
+/** Hubble's policy_match_type of an entry: what of the peer and the port it matched on. */
+export function policyMatchType(e: PolicyEntry): number {
+  const l3 = e.identity !== 0;
+  if (e.protocol === 0) return l3 ? 1 : 4; // L3 only, or everything
+  if (e.bits === 0) return l3 ? 5 : 6; // L3 and protocol, or the protocol only
+  return l3 ? 2 : 3; // L3 and L4, or L4 only
 }
 
 /** `Kind/namespace/name[spec] section[index]` of a rule, for traces and rule ids. */

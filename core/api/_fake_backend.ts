@@ -3,11 +3,19 @@ import { Hono } from "hono";
 import type { AdminBackend } from "./backend.ts";
 import { NotFoundError } from "./errors.ts";
 import { PluginError, type PluginStatus } from "../plugin/host.ts";
+import { configSchema } from "../config/schema.ts";
+import { FlowObserver } from "../flows/observer.ts";
 
 export function fakeBackend(
   overrides: Partial<AdminBackend> = {},
-): AdminBackend & { enabled: Set<string> } {
+): AdminBackend & { enabled: Set<string>; observer: FlowObserver } {
   const enabled = new Set<string>();
+  // A real store behind the flow routes (no export file, no peer listener: never started).
+  const observer = new FlowObserver({
+    nodeName: "n1",
+    config: configSchema.parse({}).observability,
+    nodes: () => [],
+  });
   const plugin = (id: string): PluginStatus => ({
     id,
     description: `fake ${id}`,
@@ -99,6 +107,8 @@ export function fakeBackend(
     applyServices: () => Promise.resolve({ applied: [] }),
     deleteServices: () => Promise.resolve({ deleted: [], missing: [] }),
     validateServices: () => [],
+    flows: () => observer,
+    flowEventStats: () => ({ sent: 0, lost: 0, limited: 0 }),
   };
-  return Object.assign({ ...base, ...overrides }, { enabled });
+  return Object.assign({ ...base, ...overrides }, { enabled, observer });
 }

@@ -2,6 +2,7 @@
 import type { Hono } from "hono";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import type { PluginStatus } from "../plugin/host.ts";
+import type { FlowsView } from "../flows/observer.ts";
 
 export interface NodeStatus {
   name: string;
@@ -95,6 +96,16 @@ export interface NetworkView {
   store: { kind: string; connected: boolean; synced: boolean; lastError?: string };
 }
 
+/** The datapath's flow event counters (bpf/lib/trace.h struct event_stats, summed over CPUs). */
+export interface FlowEventStats {
+  /** Events written to the ring buffer. */
+  sent: number;
+  /** Events lost because the ring buffer was full (Hubble's PERF_EVENT_RING_BUFFER losses). */
+  lost: number;
+  /** Drop events over the per-second budget (observability.dropEventsPerSecond). */
+  limited: number;
+}
+
 export interface AdminBackend {
   node(): NodeStatus;
   features(): KernelFeatures;
@@ -136,4 +147,11 @@ export interface AdminBackend {
   deleteServices(text: string): Promise<Record<string, unknown>>;
   /** Checks Service and EndpointSlice manifests without storing or allocating anything. */
   validateServices(text: string): Array<{ path: string; message: string }>;
+  /**
+   * Flow observability (core/flows FlowObserver); absent, or undefined when
+   * observability.enabled is false: the flow routes answer 503.
+   */
+  flows?(): FlowsView | undefined;
+  /** The datapath's flow event counters; absent or null before the datapath is loaded. */
+  flowEventStats?(): FlowEventStats | null;
 }

@@ -1,5 +1,6 @@
 // The OpenAPI 3.1 document of the admin API (served at /openapi.json). A test checks that it
 // lists exactly the routes the app serves.
+import { FILTER_FLAGS } from "../flows/filter.ts";
 
 const json = (schema: Record<string, unknown>, description = "OK") => ({
   description,
@@ -7,6 +8,8 @@ const json = (schema: Record<string, unknown>, description = "OK") => ({
 });
 const error = { $ref: "#/components/responses/Error" };
 const obj = (properties: Record<string, unknown>) => ({ type: "object", properties });
+
+const FLOW_FILTER_PARAMS = Object.values(FILTER_FLAGS);
 
 function pluginToggle(summary: string, extra: Record<number, unknown> = {}) {
   return {
@@ -262,6 +265,99 @@ export const openapi = {
           "with its field path",
         requestBody: { content: { "application/yaml": { schema: { type: "string" } } } },
         responses: { 200: json(obj({ valid: { type: "boolean" }, issues: { type: "array" } })) },
+      },
+    },
+    "/v1/flows": {
+      get: {
+        summary:
+          "Stored flows (Hubble's JSON), oldest first, filtered like `hypha observe`: repeated " +
+          "parameters OR, different ones AND, `not-<name>` leaves matches out. follow=true " +
+          "streams application/x-ndjson lines `{flow, node_name, time}` (and `{lost_events}` " +
+          "where a slow reader lost flows) until the client disconnects; cluster=true asks " +
+          "every node and merges by time",
+        parameters: [
+          ...FLOW_FILTER_PARAMS.map((name) => ({
+            name,
+            in: "query",
+            description: `Filter (repeatable); also as not-${name}`,
+            schema: { type: "array", items: { type: "string" } },
+            style: "form",
+            explode: true,
+          })),
+          {
+            name: "node",
+            in: "query",
+            description: "Alias of node-name",
+            schema: { type: "string" },
+          },
+          ...["since", "until"].map((name) => ({
+            name,
+            in: "query",
+            description: "A duration before now (5m, 1h30m) or an RFC 3339 time",
+            schema: { type: "string" },
+          })),
+          ...["last", "first"].map((name) => ({
+            name,
+            in: "query",
+            schema: { type: "integer", minimum: 1 },
+          })),
+          ...["follow", "cluster"].map((name) => ({
+            name,
+            in: "query",
+            schema: { type: "boolean", default: false },
+          })),
+        ],
+        responses: {
+          200: {
+            description: "Flows; a stream with follow=true",
+            content: {
+              "application/json": {
+                schema: obj({
+                  flows: { type: "array", items: { type: "object" } },
+                  stats: { type: "object" },
+                  nodes: {
+                    type: "array",
+                    description: "cluster=true: every node's answer",
+                    items: obj({
+                      name: { type: "string" },
+                      ok: { type: "boolean" },
+                      error: { type: "string" },
+                      flows: { type: "integer" },
+                    }),
+                  },
+                }),
+              },
+              "application/x-ndjson": { schema: { type: "string" } },
+            },
+          },
+          400: error,
+          503: error,
+        },
+      },
+    },
+    "/v1/flows/stats": {
+      get: {
+        summary:
+          "The flow store: size, capacity, flows seen and evicted, by verdict, followers with " +
+          "their queue and drops, export and peer state, and the datapath's event counters",
+        responses: {
+          200: json(
+            obj({
+              size: { type: "integer" },
+              capacity: { type: "integer" },
+              seen: { type: "integer" },
+              evicted: { type: "integer" },
+              byVerdict: { type: "object" },
+              lostBefore: { type: "object" },
+              subscribers: { type: "array" },
+              subscriberDrops: { type: "integer" },
+              export: { type: ["object", "null"] },
+              peer: { type: "object" },
+              datapath: { type: ["object", "null"] },
+            }),
+          ),
+          503: error,
+        },
       },
     },
     "/metrics": {

@@ -22,6 +22,13 @@ import { lbMaps, serviceGet, serviceList } from "./services.ts";
 import { validatePolicyText } from "../agent/policy_api.ts";
 import { type AppliedService, validateServiceText } from "../agent/service_api.ts";
 import { serviceOptions } from "../service/options.ts";
+import {
+  observe,
+  OBSERVE_BOOLEANS,
+  OBSERVE_FLAGS,
+  OBSERVE_HELP,
+  rewriteObserveArgs,
+} from "./observe.ts";
 
 export interface Io {
   out(text: string): void;
@@ -43,9 +50,9 @@ const SPEC = {
     "deno-json": {},
     from: {},
     to: {},
-    port: {},
+    ...OBSERVE_FLAGS, // includes a repeatable --port (policy trace takes the first)
   },
-  booleans: ["offline", "help"],
+  booleans: ["offline", "help", ...OBSERVE_BOOLEANS],
 };
 
 export const HELP = `hypha ${VERSION} — eBPF networking, security and observability agent
@@ -78,7 +85,7 @@ Commands:
   service delete FILE        delete the services and endpoint slices FILE names
   service validate FILE      check Service/EndpointSlice manifests offline (against the config's
                              service ranges); every problem with its field path
-  cleanup                    remove everything hypha put into the kernel for the node
+${OBSERVE_HELP}  cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
 Flags:
@@ -92,11 +99,12 @@ Flags:
 
 export async function main(args: string[], io: Io = consoleIo): Promise<number> {
   try {
-    const p = parseArgs(args, SPEC);
+    const p = parseArgs(rewriteObserveArgs(args), SPEC);
     if (p.booleans.has("help") || p.words[0] === "help" || p.words.length === 0) {
       io.out(HELP);
       return p.words.length === 0 && !p.booleans.has("help") ? 2 : 0;
     }
+    if (p.words[0] === "observe") return await dispatch(p, "table", io); // its own -o formats
     const output = one(p, "output") ?? "table";
     if (output !== "table" && output !== "json") {
       throw new UsageError(`output "${output}" must be table or json`);
@@ -226,6 +234,8 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
   }
   using client = new ApiClient(await target(p));
   switch (cmd) {
+    case "observe":
+      return await observe(p, client, io);
     case "status": {
       const s = await client.json<
         {

@@ -237,3 +237,74 @@ Deno.test("the repository's own deno.json hypha section is valid", async () => {
   const loaded = await loadConfig();
   assert.equal(loaded.config.datapath.attachMode, "auto");
 });
+
+Deno.test("resolveConfig() checks the observability section", async (t) => {
+  const issuesOf = (observability: Record<string, unknown>) => {
+    try {
+      resolveConfig([{ source: "flag", values: { observability } }]);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return Object.fromEntries(e.issues.map((i) => [i.path, i.message]));
+    }
+    assert.fail("expected a ConfigError");
+  };
+  await t.step("defaults", () => {
+    assert.deepEqual(resolveConfig([]).config.observability, {
+      enabled: true,
+      monitor: { level: "medium", interval: 5 },
+      dropEventsPerSecond: 1000,
+      store: { capacity: 10_000 },
+      subscriberBuffer: 1000,
+      export: { path: "", maxSizeMB: 10, maxBackups: 3, filter: "" },
+      peer: { enabled: true, listen: "", tokenFile: "" },
+    });
+  });
+  await t.step("bad values name the field", () => {
+    assert.deepEqual(
+      issuesOf({
+        monitor: { level: "high", interval: 0 },
+        dropEventsPerSecond: -1,
+        store: { capacity: 50 },
+        subscriberBuffer: 2,
+        export: { path: "flows.json", maxSizeMB: 0, maxBackups: -1 },
+        peer: { listen: "4245", tokenFile: "token" },
+        typo: true,
+      }),
+      {
+        "observability.monitor.level":
+          `"high" is not one of "off", "none", "low", "medium", "maximum"`,
+        "observability.monitor.interval": "0 Too small: expected number to be >=1",
+        "observability.dropEventsPerSecond": "-1 Too small: expected number to be >=0",
+        "observability.store.capacity": "50 Too small: expected number to be >=100",
+        "observability.subscriberBuffer": "2 Too small: expected number to be >=256",
+        "observability.export.path": `"flows.json" must be an absolute path`,
+        "observability.export.maxSizeMB": "0 Too small: expected number to be >=1",
+        "observability.export.maxBackups": "-1 Too small: expected number to be >=0",
+        "observability.peer.listen": `"4245" must be host:port, e.g. 127.0.0.1:9962`,
+        "observability.peer.tokenFile": `"token" must be an absolute path`,
+        "observability.typo": "unknown field",
+      },
+    );
+    assert.deepEqual(issuesOf({ store: { capacity: 2_000_000 }, monitor: { interval: 3601 } }), {
+      "observability.store.capacity": "2000000 Too big: expected number to be <=1000000",
+      "observability.monitor.interval": "3601 Too big: expected number to be <=3600",
+    });
+  });
+  await t.step("the export filter is a flow filter", () => {
+    assert.equal(
+      resolveConfig([{
+        source: "flag",
+        values: { observability: { export: { filter: "verdict=DROPPED&not-namespace=x" } } },
+      }]).config.observability.export.filter,
+      "verdict=DROPPED&not-namespace=x",
+    );
+    assert.deepEqual(issuesOf({ export: { filter: "verdict=NOPE" } }), {
+      "observability.export.filter": `"verdict=NOPE" is not a flow filter: Invalid --verdict ` +
+        `"NOPE": must be one of FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED`,
+    });
+    assert.deepEqual(issuesOf({ export: { filter: "last=5" } }), {
+      "observability.export.filter": `"last=5" is not a flow filter: Invalid --last "5": is not ` +
+        "a filter (only filters here)",
+    });
+  });
+});

@@ -4,6 +4,8 @@ import { z } from "zod";
 import { parseCidr, parseCidrOrReason } from "../ipam/cidr.ts";
 import { parseIpOrReason } from "../ipam/ip.ts";
 import { DEFAULT_EXCLUDED_LABELS } from "../identity/labels.ts";
+import { FlowFilterError } from "../flows/filter.ts";
+import { parseFilterSpec } from "../flows/query.ts";
 import {
   DEFAULT_CLUSTER_IP_RANGE,
   DEFAULT_NODE_PORT_RANGE,
@@ -48,6 +50,20 @@ export const ROUTING_MODES = ["tunnel", "native"] as const;
 export const STORE_KINDS = ["local", "etcd"] as const;
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** What the datapath reports as flow events (bpf/lib/trace.h enum monitor_level). */
+export const MONITOR_LEVELS = ["off", "none", "low", "medium", "maximum"] as const;
+
+/** "" or a flow filter in query-parameter form (core/flows/query.ts parseFilterSpec). */
+const flowFilterSpec = z.string().superRefine((s, ctx) => {
+  if (s === "") return;
+  try {
+    parseFilterSpec(s);
+  } catch (err) {
+    if (!(err instanceof FlowFilterError)) throw err;
+    ctx.addIssue({ code: "custom", message: `is not a flow filter: ${err.message}` });
+  }
+});
 
 export const nodeNameRule = {
   pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
@@ -164,6 +180,45 @@ export const configSchema = z.strictObject({
       timeoutMs: z.int().min(100).max(60_000).default(3000),
       /** Seconds between identity garbage-collection rounds (0 = never). */
       identityGC: z.int().min(0).max(86_400).default(60),
+    }).prefault({}),
+  }).prefault({}),
+  observability: z.strictObject({
+    /** Flows: the datapath's events decoded into the flow store, the API and `hypha observe`. */
+    enabled: z.boolean().default(true),
+    monitor: z.strictObject({
+      /** What the datapath reports (Cilium's monitor aggregation): off, none (every packet),
+       * low, medium (new connections, closes, periodic reports), maximum (new and closes). */
+      level: z.enum(MONITOR_LEVELS).default("medium"),
+      /** Seconds between periodic reports of a long connection. */
+      interval: z.int().min(1).max(3600).default(5),
+    }).prefault({}),
+    /** Drop events per second and CPU (0 = none; the drop counters still count every drop). */
+    dropEventsPerSecond: z.int().min(0).max(1_000_000).default(1000),
+    store: z.strictObject({
+      /** Flows kept in memory (the most recent; the oldest are evicted). */
+      capacity: z.int().min(100).max(1_000_000).default(10_000),
+    }).prefault({}),
+    /** Flows queued for each `--follow` reader; a slower reader loses (and is told) the rest.
+     * At least one read batch of the datapath's events (core/flows/reader.ts READ_BATCH). */
+    subscriberBuffer: z.int().min(256).max(1_000_000).default(1000),
+    export: z.strictObject({
+      /** An NDJSON file every flow is appended to ("" = no export). */
+      path: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
+        .default(""),
+      maxSizeMB: z.int().min(1).max(1_000_000).default(10),
+      maxBackups: z.int().min(0).max(1000).default(3),
+      /** Only flows matching this filter, e.g. "verdict=DROPPED&not-namespace=kube-system". */
+      filter: flowFilterSpec.default(""),
+    }).prefault({}),
+    peer: z.strictObject({
+      /** The listener other nodes read flows from for the cluster view (GET /v1/flows only);
+       * started when the node has an address. */
+      enabled: z.boolean().default(true),
+      /** host:port; "" = the node's own address, port 4245 (every node's peers use that port). */
+      listen: z.union([z.literal(""), hostPort]).default(""),
+      /** A bearer token shared by every node ("" = none). */
+      tokenFile: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
+        .default(""),
     }).prefault({}),
   }).prefault({}),
   plugins: z.record(z.string(), pluginSection).default({}),

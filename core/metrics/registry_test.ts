@@ -32,3 +32,25 @@ Deno.test("Metrics rejects bad names and counters without _total", () => {
   m.gauge("hypha_x", "x");
   assert.throws(() => m.counter("hypha_x", "x"), /_total|already registered/);
 });
+
+Deno.test("Metrics.histogram() renders cumulative buckets, +Inf, sum and count", () => {
+  const m = new Metrics();
+  const h = m.histogram("hypha_op_duration_seconds", "How long.", [0.01, 0.1]);
+  h.observe({ op: "a" }, 0.005);
+  h.observe({ op: "a" }, 0.05);
+  h.observe({ op: "a" }, 3);
+  assert.equal(
+    m.render(),
+    [
+      "# HELP hypha_op_duration_seconds How long.",
+      "# TYPE hypha_op_duration_seconds histogram",
+      'hypha_op_duration_seconds_bucket{op="a",le="0.01"} 1',
+      'hypha_op_duration_seconds_bucket{op="a",le="0.1"} 2',
+      'hypha_op_duration_seconds_bucket{op="a",le="+Inf"} 3',
+      'hypha_op_duration_seconds_sum{op="a"} 3.055',
+      'hypha_op_duration_seconds_count{op="a"} 3',
+      "",
+    ].join("\n"),
+  );
+  assert.throws(() => m.histogram("hypha_x", "x", [1, 1]), /ascending/);
+});

@@ -23,6 +23,7 @@ import type { ClusterMaps } from "../datapath/cluster_maps.ts";
 import type { PodDatapath } from "../datapath/pod_datapath.ts";
 import { deviceAddresses } from "./addresses.ts";
 import { desiredIpcache } from "./ipcache.ts";
+import { datapathMonitor } from "../flows/monitor.ts";
 
 /** CONFIG_F_* in bpf/lib/config.h */
 const CONFIG_F = { enabled: 0x1, tunnel: 0x2, masquerade: 0x4, hostRouting: 0x8 } as const;
@@ -117,6 +118,7 @@ export class NodeNetwork {
       nat_port_min: networking.natPortMin,
       nat_port_max: networking.natPortMax,
       node_ipv6: addresses.v6 ? addrWords(parseIp(addresses.v6)) : [0, 0, 0, 0],
+      ...datapathMonitor(o.config.observability),
     };
     o.maps.config.set(0, cfg);
     const r = o.maps.config.flush();

@@ -8,6 +8,9 @@ export interface IperfResult {
   /** Bits per second of each reporting interval (1 s). */
   intervals: number[];
   retransmits: number;
+  /** UDP: datagrams sent, and lost on the way (as the server counted). */
+  packets?: number;
+  lostPackets?: number;
   error?: string;
 }
 
@@ -30,11 +33,19 @@ export async function iperfServe(ns: string, port = 5201): Promise<{ done: Promi
   throw new Error(`iperf3 server in ${ns} did not listen on ${port}`);
 }
 
-/** `iperf3 -c` for `seconds` with `streams` parallel streams; bounded by seconds + 20 s. */
+/**
+ * `iperf3 -c` for `seconds` with `streams` parallel streams; bounded by seconds + 20 s. With
+ * `udp`, datagrams of `length` bytes at `bitsPerSecond` (a packet rate: bits / 8 / length).
+ */
 export async function iperfClient(
   ns: string,
   host: string,
-  opts: { seconds: number; streams?: number; port?: number },
+  opts: {
+    seconds: number;
+    streams?: number;
+    port?: number;
+    udp?: { bitsPerSecond: number; length: number };
+  },
 ): Promise<IperfResult> {
   const r = await inNs(ns, [
     "iperf3",
@@ -46,11 +57,18 @@ export async function iperfClient(
     String(opts.seconds),
     "-P",
     String(opts.streams ?? 1),
+    ...(opts.udp
+      ? ["-u", "-b", String(Math.round(opts.udp.bitsPerSecond)), "-l", String(opts.udp.length)]
+      : []),
     "-J",
   ], { allowFail: true, timeoutMs: (opts.seconds + 20) * 1000 });
   let j: {
     error?: string;
-    end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
+    end?: {
+      sum_received?: { bits_per_second: number };
+      sum_sent?: { retransmits?: number };
+      sum?: { bits_per_second: number; packets?: number; lost_packets?: number };
+    };
     intervals?: Array<{ sum: { bits_per_second: number } }>;
   };
   try {
@@ -58,10 +76,12 @@ export async function iperfClient(
   } catch {
     return { bitsPerSecond: 0, intervals: [], retransmits: 0, error: r.stderr || r.stdout };
   }
+  const udp = j.end?.sum;
   return {
-    bitsPerSecond: j.end?.sum_received?.bits_per_second ?? 0,
+    bitsPerSecond: j.end?.sum_received?.bits_per_second ?? udp?.bits_per_second ?? 0,
     intervals: (j.intervals ?? []).map((i) => i.sum.bits_per_second),
     retransmits: j.end?.sum_sent?.retransmits ?? 0,
+    ...(opts.udp ? { packets: udp?.packets ?? 0, lostPackets: udp?.lost_packets ?? 0 } : {}),
     ...(j.error ? { error: j.error } : {}),
   };
 }

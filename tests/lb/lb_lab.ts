@@ -3,6 +3,8 @@
 // and what source they saw.
 import { join } from "node:path";
 import { mergeValues } from "../../core/config/layers.ts";
+import { waitFor } from "../lab/wait.ts";
+export { waitFor };
 import { Lab, type LabOptions } from "../lab/lab.ts";
 import type { LabPod } from "../lab/pods.ts";
 import { rrName, rrServe, type RrServer } from "../lab/rr.ts";
@@ -31,15 +33,6 @@ export async function serviceOn(lab: Lab, node: string, key: string) {
   const r = await lab.hypha(node, ["service", "get", key, "-o", "json"], { allowFail: true });
   if (r.code !== 0) return undefined;
   return JSON.parse(r.stdout) as { service: string; type: string; frontends: FrontendJson[] };
-}
-
-export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Waits until every node serves `key` with `active` active backends on each frontend. */

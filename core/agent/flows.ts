@@ -1,0 +1,185 @@
+// The node's flows, wired: the datapath's events (ring buffer) -> decoder (with the node's state
+// as context) -> observer (store, followers, export, peers), plus the flow and traffic metrics.
+import { bootToWallNs } from "../bpf/mod.ts";
+import type { HyphaConfig } from "../config/schema.ts";
+import type { HostDatapath } from "../datapath/host.ts";
+import { NodeFlowContext } from "../flows/context.ts";
+import { FlowDecoder, type InterfaceKind } from "../flows/decode.ts";
+import { eventTypeName, type Flow } from "../flows/flow.ts";
+import { FlowObserver, PEER_PORT } from "../flows/observer.ts";
+import { FlowReader, type FlowReaderStats } from "../flows/reader.ts";
+import type { Metrics } from "../metrics/registry.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import type { State } from "../state/mod.ts";
+import type { Networking } from "./networking.ts";
+import { selectDevices } from "./devices.ts";
+import { readSysNumber } from "../netlink/sysfs.ts";
+
+export interface NodeFlowsOptions {
+  config: HyphaConfig;
+  state: State;
+  host: HostDatapath;
+  /** Pod networking, when it runs (policies and the tunnel device come from it). */
+  networking: () => Networking | undefined;
+  metrics: Metrics;
+  log: Logger;
+}
+
+type Labels = Record<string, string>;
+
+export class NodeFlows {
+  readonly observer: FlowObserver;
+  readonly #o: NodeFlowsOptions;
+  readonly #context: NodeFlowContext;
+  readonly #processed = new Map<string, { labels: Labels; n: number }>();
+  #reader: FlowReader | undefined;
+  #lost = 0;
+
+  constructor(o: NodeFlowsOptions) {
+    this.#o = o;
+    const { config, state } = o;
+    const address = o.networking()?.network.addresses.v4;
+    this.observer = new FlowObserver({
+      nodeName: config.node.name,
+      config: config.observability,
+      nodes: () => state.nodes.list(),
+      // other nodes reach this one at its address (only nodes with pod networking have one)
+      ...(address ? { defaultPeerListen: `${address}:${PEER_PORT}` } : {}),
+      logger: o.log,
+    });
+    this.#context = new NodeFlowContext({
+      nodeName: config.node.name,
+      cluster: config.node.cluster,
+      state,
+      bootToWallNs: bootToWallNs(),
+      rule: (id) => o.networking()?.policy.rule(id),
+      identityCidr: (id) => o.networking()?.policy.identityCidr(id),
+      interfaceKind: (ifindex) => this.#interfaceKind(ifindex),
+    });
+    this.#registerMetrics();
+  }
+
+  /** Starts the observer (export, peers) and, when observability is on, the event reader. */
+  async start(): Promise<void> {
+    await this.observer.start();
+    if (!this.#o.config.observability.enabled) return;
+    const maps = this.#o.host.clusterMaps;
+    this.#reader = new FlowReader({
+      events: maps.events,
+      stats: maps.eventStats,
+      decoder: new FlowDecoder(this.#context),
+      sink: (flow) => this.#add(flow),
+      behind: () => this.observer.store.followersBehind(),
+      onLost: (n) => {
+        this.#lost += n;
+        this.observer.reportLost("PERF_EVENT_RING_BUFFER", n);
+      },
+      log: this.#o.log,
+    });
+    this.#reader.start();
+  }
+
+  #add(flow: Flow): void {
+    const type = eventTypeName(flow);
+    const key = `${type}/${flow.verdict}`;
+    const row = this.#processed.get(key);
+    if (row) row.n++;
+    else this.#processed.set(key, { labels: { type, verdict: flow.verdict }, n: 1 });
+    this.observer.add(flow);
+  }
+
+  readerStats(): FlowReaderStats | null {
+    return this.#reader?.stats() ?? null;
+  }
+
+  // Uplinks and the tunnel device are named in config; every other interface a drop happens on
+  // is a pod's veth (core attaches only to those three kinds). Looked up per drop event only.
+  #interfaceKind(ifindex: number): InterfaceKind {
+    const { config } = this.#o;
+    const tunnel = config.networking.routing === "tunnel"
+      ? readSysNumber(config.networking.tunnelDevice, "ifindex")
+      : -1;
+    if (ifindex === tunnel) return "overlay";
+    const { devices } = selectDevices(config.datapath.devices);
+    return devices.some((d) => d.ifindex === ifindex) ? "network" : "endpoint";
+  }
+
+  #registerMetrics(): void {
+    const m = this.#o.metrics;
+    m.collector(
+      "hypha_flows_processed_total",
+      "Flow events decoded into flows, by event type and verdict.",
+      "counter",
+      () => [...this.#processed.values()].map((r): [Labels, number] => [r.labels, r.n]),
+    );
+    m.collector(
+      "hypha_flow_events_lost_total",
+      "Flow events lost, by where: the datapath's ring buffer was full (ring_buffer), or a " +
+        "follower read too slowly (subscriber).",
+      "counter",
+      () => [
+        [{ source: "ring_buffer" }, this.#lost],
+        [{ source: "subscriber" }, this.observer.store.stats().subscriberDrops],
+      ],
+    );
+    m.collector(
+      "hypha_flow_drop_events_limited_total",
+      "Drop events the datapath did not report (over observability.dropEventsPerSecond); the " +
+        "drops themselves are in hypha_drop_packets_total.",
+      "counter",
+      () => [[{}, this.#reader?.stats().limited ?? 0]],
+    );
+    m.collector(
+      "hypha_flows_stored",
+      "Flows in the node's flow store.",
+      "gauge",
+      () => [[{}, this.observer.store.size]],
+    );
+    const traffic = (forwarded: boolean, field: "packets" | "bytes") => () =>
+      this.#o.host.traffic().filter((r) => (r.reason === "") === forwarded).map((
+        r,
+      ): [Labels, number] => [
+        forwarded ? { direction: r.direction } : { reason: r.reason, direction: r.direction },
+        r[field],
+      ]);
+    const hook = "direction is the tc hook's: ingress for packets entering through a device " +
+      "(an uplink, or a pod's veth as the pod sends), egress for packets leaving through one.";
+    m.collector(
+      "hypha_forward_packets_total",
+      `Packets the datapath forwarded, counted at every tc hook they pass; ${hook}`,
+      "counter",
+      traffic(true, "packets"),
+    );
+    m.collector(
+      "hypha_forward_bytes_total",
+      `Bytes the datapath forwarded, counted at every tc hook they pass; ${hook}`,
+      "counter",
+      traffic(true, "bytes"),
+    );
+    m.collector(
+      "hypha_drop_packets_total",
+      `Packets the datapath dropped, by reason; ${hook}`,
+      "counter",
+      traffic(false, "packets"),
+    );
+    m.collector(
+      "hypha_drop_bytes_total",
+      `Bytes the datapath dropped, by reason; ${hook}`,
+      "counter",
+      traffic(false, "bytes"),
+    );
+    m.collector(
+      "hypha_conntrack_entries",
+      "Connections tracked by the datapath (hypha_ct), both directions of a connection counted.",
+      "gauge",
+      () => [[{}, this.#o.host.clusterMaps.ct.count()]],
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.#reader?.stop();
+    this.#reader = undefined;
+    this.#context[Symbol.dispose]();
+    await this.observer.stop();
+  }
+}

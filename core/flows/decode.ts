@@ -1,0 +1,354 @@
+// Flow events (struct flow_event, bpf/lib/trace.h) decoded into Flows: the raw record gives
+// addresses, ports, verdicts and identities; a FlowContext (the node's state) adds who they are
+// (pods, namespaces, labels, workloads), which policy decided and which service was reached.
+// Pure: core/flows/context.ts builds the context from the agent's tables.
+import { dropReasonName } from "../bpf/generated/drop_reasons.ts";
+import { formatV6Groups } from "../ipam/mod.ts";
+import {
+  FLOW_EVENT_TYPE,
+  FLOW_F,
+  FLOW_VERDICT,
+  flowEvent,
+  flowEventOffsets as O,
+  OBS_POINT,
+} from "../bpf/generated/host.ts";
+import type {
+  Flow,
+  FlowEndpoint,
+  Layer4,
+  PolicyRef,
+  ServiceRef,
+  TcpFlags,
+  TraceObservationPoint,
+  TrafficDirection,
+} from "./flow.ts";
+import { VERDICT_BY_CODE } from "./flow.ts";
+import { summary as hubbleSummary } from "./format.ts";
+
+/** An endpoint as the context knows it (a pod, here or on another node). */
+export interface KnownEndpoint {
+  /** The endpoint id on its node; only local endpoints' ids are reported. */
+  id: number;
+  local: boolean;
+  namespace: string;
+  pod: string;
+  labels: Record<string, string>;
+  /** The decoder's cache of this endpoint's Flow views, by identity. */
+  flowEndpoints?: Map<number, FlowEndpoint>;
+}
+
+/** The policy rule behind a policy verdict. */
+export interface RuleInfo {
+  policy: PolicyRef;
+  /** Hubble's policy_match_type: 1 L3 only, 2 L3+L4, 3 L4 only, 4 all, 5 L3+proto, 6 proto. */
+  matchType: number;
+}
+
+export type InterfaceKind = "endpoint" | "network" | "overlay";
+
+export interface FlowContext {
+  nodeName: string;
+  cluster: string;
+  /** Wall-clock ns minus boot-time ns (bootToWallNs()). */
+  bootToWallNs: bigint;
+  /** Changes whenever identities or endpoints change (cached views are then stale). */
+  readonly generation: number;
+  endpointByIp(ip: string): KnownEndpoint | undefined;
+  /** `source:key=value` labels of a security identity. */
+  identityLabels(identity: number): string[];
+  rule(id: number): RuleInfo | undefined;
+  /** The service a frontend (address, port, IANA protocol) belongs to. */
+  serviceAt(ip: string, port: number, protocol: number): ServiceRef | undefined;
+  interfaceKind(ifindex: number): InterfaceKind | undefined;
+}
+
+const PROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58, SCTP: 132 } as const;
+
+const OBS_NAMES: Record<number, TraceObservationPoint> = {
+  [OBS_POINT.UNKNOWN]: "UNKNOWN_POINT",
+  [OBS_POINT.TO_ENDPOINT]: "TO_ENDPOINT",
+  [OBS_POINT.FROM_ENDPOINT]: "FROM_ENDPOINT",
+  [OBS_POINT.FROM_NETWORK]: "FROM_NETWORK",
+  [OBS_POINT.TO_NETWORK]: "TO_NETWORK",
+  [OBS_POINT.FROM_OVERLAY]: "FROM_OVERLAY",
+  [OBS_POINT.TO_OVERLAY]: "TO_OVERLAY",
+  [OBS_POINT.FROM_STACK]: "FROM_STACK",
+};
+
+const TCP_FLAG_BITS: Array<[keyof TcpFlags, number]> = [
+  ["FIN", 0x01],
+  ["SYN", 0x02],
+  ["RST", 0x04],
+  ["PSH", 0x08],
+  ["ACK", 0x10],
+  ["URG", 0x20],
+  ["ECE", 0x40],
+  ["CWR", 0x80],
+];
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** The text of the address at `at` (four network-order words; IPv4 in the first). */
+function address(d: DataView, at: number, family: number): string {
+  if (family !== 6) {
+    return `${d.getUint8(at)}.${d.getUint8(at + 1)}.${d.getUint8(at + 2)}.${d.getUint8(at + 3)}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(d.getUint16(at + i, false));
+  return formatV6Groups(groups);
+}
+
+function mac(d: DataView, at: number): string {
+  return `${HEX[d.getUint8(at)]}:${HEX[d.getUint8(at + 1)]}:${HEX[d.getUint8(at + 2)]}:${
+    HEX[d.getUint8(at + 3)]
+  }:${HEX[d.getUint8(at + 4)]}:${HEX[d.getUint8(at + 5)]}`;
+}
+
+const TCP_FLAGS: TcpFlags[] = Array.from({ length: 256 }, (_, bits) => {
+  const out: TcpFlags = {};
+  for (const [name, bit] of TCP_FLAG_BITS) if (bits & bit) out[name] = true;
+  return Object.freeze(out);
+});
+const EVENT_TYPES: Array<{ type: number }> = [];
+
+/** The fields of a struct flow_event the decoder uses, read in place. */
+interface RawEvent {
+  type: number;
+  verdict: number;
+  obsPoint: number;
+  flags: number;
+  dropReason: number;
+  family: number;
+  proto: number;
+  tcpFlags: number;
+  icmpType: number;
+  icmpCode: number;
+  ifindex: number;
+  srcIdentity: number;
+  dstIdentity: number;
+  rule: number;
+  sport: number;
+  dport: number;
+  origDport: number;
+  packets: number;
+  bytes: number;
+}
+
+function readEvent(d: DataView, o: number): RawEvent {
+  return {
+    type: d.getUint8(o + O.type),
+    verdict: d.getUint8(o + O.verdict),
+    obsPoint: d.getUint8(o + O.obs_point),
+    flags: d.getUint8(o + O.flags),
+    dropReason: d.getUint16(o + O.drop_reason, true),
+    family: d.getUint8(o + O.family),
+    proto: d.getUint8(o + O.proto),
+    tcpFlags: d.getUint8(o + O.tcp_flags),
+    icmpType: d.getUint8(o + O.icmp_type),
+    icmpCode: d.getUint8(o + O.icmp_code),
+    ifindex: d.getUint32(o + O.ifindex, true),
+    srcIdentity: d.getUint32(o + O.src_identity, true),
+    dstIdentity: d.getUint32(o + O.dst_identity, true),
+    rule: d.getUint32(o + O.rule, true),
+    sport: d.getUint16(o + O.sport, false),
+    dport: d.getUint16(o + O.dport, false),
+    origDport: d.getUint16(o + O.orig_dport, false),
+    packets: Number(d.getBigUint64(o + O.packets, true)),
+    bytes: Number(d.getBigUint64(o + O.bytes, true)),
+  };
+}
+
+/** A workload from a pod's labels and name (Hubble's workloads; owners are not known here). */
+export function workloadOf(pod: string, labels: Record<string, string>) {
+  if (labels["pod-template-hash"]) {
+    const owner = pod.replace(new RegExp(`-${labels["pod-template-hash"]}-[a-z0-9]+$`), "");
+    return { name: owner, kind: "Deployment" };
+  }
+  if (labels["statefulset.kubernetes.io/pod-name"]) {
+    return { name: pod.replace(/-\d+$/, ""), kind: "StatefulSet" };
+  }
+  if (labels["controller-revision-hash"]) {
+    return { name: pod.replace(/-[a-z0-9]{5}$/, ""), kind: "DaemonSet" };
+  }
+  const app = labels["app.kubernetes.io/name"] ?? labels["app"];
+  return { name: app ?? pod, kind: app ? "App" : "Pod" };
+}
+
+export class FlowDecoder {
+  readonly #ctx: FlowContext;
+  readonly #nodeName: string;
+  #view: DataView | undefined;
+  /** Non-endpoint peers (world, host, CIDRs) by identity, for the context's generation. */
+  readonly #endpoints = new Map<number, FlowEndpoint>();
+  #generation = -1;
+  #second = -1n;
+  #secondText = "";
+
+  constructor(ctx: FlowContext) {
+    this.#ctx = ctx;
+    this.#nodeName = ctx.cluster ? `${ctx.cluster}/${ctx.nodeName}` : ctx.nodeName;
+  }
+
+  /** A Flow from one ring buffer record; throws on a record of the wrong size. */
+  decode(record: Uint8Array): Flow {
+    if (record.length < flowEvent.size) {
+      throw new RangeError(`flow event of ${record.length} bytes, want ${flowEvent.size}`);
+    }
+    let d = this.#view;
+    if (d?.buffer !== record.buffer) d = this.#view = new DataView(record.buffer);
+    const o = record.byteOffset;
+    const e = readEvent(d, o);
+    const ctx = this.#ctx;
+    const srcIp = e.family ? address(d, o + O.saddr, e.family) : "";
+    const dstIp = e.family ? address(d, o + O.daddr, e.family) : "";
+    const srcEp = srcIp ? ctx.endpointByIp(srcIp) : undefined;
+    const dstEp = dstIp ? ctx.endpointByIp(dstIp) : undefined;
+    const { point, direction } = this.#where(e, srcEp, dstEp);
+    const flow: Flow = {
+      time: this.#time(d.getBigUint64(o + O.time, true)),
+      uuid: crypto.randomUUID(),
+      verdict: VERDICT_BY_CODE[e.verdict] ?? "ERROR",
+      ethernet: { source: mac(d, o + O.eth + 6), destination: mac(d, o + O.eth) },
+      source: this.#endpoint(srcEp, e.srcIdentity),
+      destination: this.#endpoint(dstEp, e.dstIdentity),
+      Type: "L3_L4",
+      node_name: this.#nodeName,
+      event_type: EVENT_TYPES[e.type] ??= Object.freeze({ type: e.type }),
+      traffic_direction: direction,
+      trace_observation_point: point,
+      is_reply: (e.flags & FLOW_F.REPLY) !== 0,
+      Summary: "",
+    };
+    if (e.family) {
+      flow.IP = { source: srcIp, destination: dstIp, ipVersion: e.family === 6 ? "IPv6" : "IPv4" };
+      const l4 = layer4(e);
+      if (l4) flow.l4 = l4;
+    }
+    if (e.type === FLOW_EVENT_TYPE.DROP) {
+      flow.drop_reason = e.dropReason;
+      flow.drop_reason_desc = dropReasonName(e.dropReason);
+    }
+    if (e.type === FLOW_EVENT_TYPE.POLICY) this.#policy(flow, e);
+    if (e.verdict === FLOW_VERDICT.TRANSLATED && e.family) {
+      const service = address(d, o + O.orig_daddr, e.family);
+      flow.IP!.source_xlated = service;
+      const svc = ctx.serviceAt(service, e.origDport, e.proto);
+      if (svc) flow.destination_service = svc;
+    }
+    if (e.flags & (FLOW_F.PERIODIC | FLOW_F.CLOSE)) {
+      flow.packets = e.packets;
+      flow.bytes = e.bytes;
+    }
+    flow.Summary = summary(flow, e);
+    return flow;
+  }
+
+  /** RFC 3339 of a boot-time stamp; the text up to the second is reused within a second. */
+  #time(bootNs: bigint): string {
+    const ns = bootNs + this.#ctx.bootToWallNs;
+    const second = ns / 1_000_000_000n;
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#secondText = new Date(Number(second) * 1000).toISOString().slice(0, 19);
+    }
+    return `${this.#secondText}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}Z`;
+  }
+
+  /**
+   * The Flow's view of an endpoint. Flows share these objects (and event types and TCP flag
+   * sets): a stored flow is read-only, and sharing keeps a full store cheap for the collector.
+   */
+  #endpoint(ep: KnownEndpoint | undefined, identity: number): FlowEndpoint {
+    const generation = this.#ctx.generation;
+    if (generation !== this.#generation) {
+      this.#endpoints.clear();
+      this.#generation = generation;
+    }
+    const byIdentity = ep ? ep.flowEndpoints ??= new Map() : this.#endpoints;
+    let out = byIdentity.get(identity);
+    if (out) return out;
+    out = { ID: ep?.local ? ep.id : 0, identity, labels: this.#ctx.identityLabels(identity) };
+    if (ep) {
+      out.cluster_name = this.#ctx.cluster;
+      out.namespace = ep.namespace;
+      out.pod_name = ep.pod;
+      out.workloads = [workloadOf(ep.pod, ep.labels)];
+    }
+    byIdentity.set(identity, out);
+    return out;
+  }
+
+  #where(
+    e: RawEvent,
+    src: KnownEndpoint | undefined,
+    dst: KnownEndpoint | undefined,
+  ): { point: TraceObservationPoint; direction: TrafficDirection } {
+    let point = OBS_NAMES[e.obsPoint];
+    if (e.obsPoint === OBS_POINT.HOOK_INGRESS || e.obsPoint === OBS_POINT.HOOK_EGRESS) {
+      // a drop: the hook's interface tells where (a pod's veth ingress is the pod sending)
+      const kind = this.#ctx.interfaceKind(e.ifindex) ?? "network";
+      const ingress = e.obsPoint === OBS_POINT.HOOK_INGRESS;
+      point = kind === "endpoint"
+        ? (ingress ? "FROM_ENDPOINT" : "TO_ENDPOINT")
+        : kind === "overlay"
+        ? (ingress ? "FROM_OVERLAY" : "TO_OVERLAY")
+        : (ingress ? "FROM_NETWORK" : "TO_NETWORK");
+    }
+    let direction: TrafficDirection = "TRAFFIC_DIRECTION_UNKNOWN";
+    if (e.flags & FLOW_F.INGRESS) direction = "INGRESS";
+    else if (e.flags & FLOW_F.EGRESS) direction = "EGRESS";
+    else if (point === "FROM_ENDPOINT" || (src?.local && !dst?.local)) direction = "EGRESS";
+    else if (point === "TO_ENDPOINT" || dst?.local) direction = "INGRESS";
+    return { point: point ?? "UNKNOWN_POINT", direction };
+  }
+
+  #policy(flow: Flow, e: RawEvent): void {
+    const info = e.rule ? this.#ctx.rule(e.rule) : undefined;
+    flow.policy_match_type = info?.matchType ?? 0;
+    if (!info) return;
+    const ingress = (e.flags & FLOW_F.INGRESS) !== 0;
+    const denied = e.verdict === FLOW_VERDICT.DROPPED || e.verdict === FLOW_VERDICT.AUDIT;
+    const key = denied
+      ? (ingress ? "ingress_denied_by" : "egress_denied_by")
+      : (ingress ? "ingress_allowed_by" : "egress_allowed_by");
+    flow[key] = [info.policy];
+  }
+}
+
+function layer4(e: RawEvent): Layer4 | undefined {
+  const ports = { source_port: e.sport, destination_port: e.dport };
+  switch (e.proto) {
+    case PROTO.TCP:
+      return { TCP: { ...ports, flags: TCP_FLAGS[e.tcpFlags]! } };
+    case PROTO.UDP:
+      return { UDP: ports };
+    case PROTO.SCTP:
+      return { SCTP: ports };
+    case PROTO.ICMP:
+      return { ICMPv4: { type: e.icmpType, code: e.icmpCode } };
+    case PROTO.ICMPV6:
+      return { ICMPv6: { type: e.icmpType, code: e.icmpCode } };
+    default:
+      return undefined;
+  }
+}
+
+function summary(flow: Flow, e: RawEvent): string {
+  // Hubble's own summary (TCP flags, ICMP type...), then what this event adds
+  const parts: string[] = [hubbleSummary(flow)];
+  if (flow.drop_reason_desc && flow.l4) parts.push(`dropped: ${flow.drop_reason_desc}`);
+  if (e.type === FLOW_EVENT_TYPE.POLICY) {
+    const by = flow.ingress_allowed_by ?? flow.egress_allowed_by ?? flow.ingress_denied_by ??
+      flow.egress_denied_by;
+    const policy = by?.[0] ? ` by ${by[0].kind} ${by[0].namespace ?? ""}/${by[0].name}` : "";
+    parts.push(`policy ${flow.verdict.toLowerCase()}${policy || " by default"}`);
+  }
+  if (flow.destination_service) {
+    const s = flow.destination_service;
+    parts.push(`service ${s.namespace}/${s.name} (${flow.IP!.source_xlated})`);
+  }
+  if (e.flags & FLOW_F.CLOSE) parts.push("closed");
+  if (e.flags & FLOW_F.PERIODIC) parts.push("report");
+  if (flow.packets !== undefined) parts.push(`${flow.packets} packets, ${flow.bytes} bytes`);
+  return parts.join("; ");
+}

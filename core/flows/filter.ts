@@ -1,0 +1,404 @@
+// Flow filters with Hubble's semantics (flow.proto FlowFilter, `hubble observe` flags):
+//
+// - Within one field, values OR: `verdict: ["DROPPED", "ERROR"]`.
+// - Different fields of one filter AND: `{ verdict: ["DROPPED"], to_port: ["80"] }`.
+// - A set of filters: a flow passes when any `allow` filter matches (or there is none) and no
+//   `deny` filter matches (Hubble's whitelist/blacklist; `--not` on the CLI).
+// - The either-side fields (`pod`, `namespace`, `label`, `ip`, `port`) hold together on ONE side:
+//   a filter with `pod: ["shop/web"], port: ["80"]` matches when the source is shop/web on port
+//   80, or the destination is. This is what Hubble's CLI builds for them (a source-side filter
+//   OR a destination-side one), so `--pod shop/web --port 80` means the same here.
+// - Pods are `[namespace/]<pod name prefix>`: "shop/web" matches shop/web-7d9f..., "shop/"
+//   every pod of shop, and a bare name the pod in namespace "default" (Hubble's documented rule)
+//   — or, when the same side has namespaces (`--namespace`, `--from-namespace`), in those.
+//   A flow endpoint without namespace and pod name matches no pod filter.
+// - Labels are Kubernetes selectors (core/flows/label_selector.ts) over the endpoint's labels.
+// - IPs are addresses or CIDRs; ports are 1-65535 (TCP, UDP and SCTP carry ports, ICMP none).
+import type { Cidr } from "../ipam/cidr.ts";
+import { parseCidrOrReason } from "../ipam/cidr.ts";
+import { type Ip, parseIpOrReason } from "../ipam/ip.ts";
+import {
+  EVENT_TYPES,
+  type EventTypeName,
+  eventTypeName,
+  type Flow,
+  type FlowEndpoint,
+  type TraceObservationPoint,
+  type Verdict,
+  VERDICTS,
+} from "./flow.ts";
+import { type LabelSelector, matchesLabels, parseLabelSelector } from "./label_selector.ts";
+
+/** One filter: every present field must match (see the header). JSON-safe, like Hubble's. */
+export interface FlowFilter {
+  source_pod?: string[];
+  destination_pod?: string[];
+  pod?: string[];
+  source_namespace?: string[];
+  destination_namespace?: string[];
+  namespace?: string[];
+  source_label?: string[];
+  destination_label?: string[];
+  label?: string[];
+  source_ip?: string[];
+  destination_ip?: string[];
+  ip?: string[];
+  source_port?: string[];
+  destination_port?: string[];
+  port?: string[];
+  verdict?: string[];
+  /** trace, drop, policy-verdict, l7, sock; `trace:to-endpoint` also matches the point. */
+  event_type?: string[];
+  /** tcp, udp, sctp, icmp (v4 or v6), icmpv4, icmpv6. */
+  protocol?: string[];
+  /** Node names; `*` matches any run of characters. */
+  node_name?: string[];
+  /** ingress or egress. */
+  traffic_direction?: string[];
+}
+
+export type FlowFilterField = keyof FlowFilter;
+
+/** Filters that allow and filters that deny (Hubble's whitelist and blacklist). */
+export interface FlowFilterSet {
+  allow?: FlowFilter[];
+  deny?: FlowFilter[];
+}
+
+export type FlowPredicate = (flow: Flow) => boolean;
+
+/** The CLI flag (and API query parameter) of each field. */
+export const FILTER_FLAGS: Readonly<Record<FlowFilterField, string>> = {
+  source_pod: "from-pod",
+  destination_pod: "to-pod",
+  pod: "pod",
+  source_namespace: "from-namespace",
+  destination_namespace: "to-namespace",
+  namespace: "namespace",
+  source_label: "from-label",
+  destination_label: "to-label",
+  label: "label",
+  source_ip: "from-ip",
+  destination_ip: "to-ip",
+  ip: "ip",
+  source_port: "from-port",
+  destination_port: "to-port",
+  port: "port",
+  verdict: "verdict",
+  event_type: "type",
+  protocol: "protocol",
+  node_name: "node-name",
+  traffic_direction: "traffic-direction",
+};
+
+export const PROTOCOLS = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6"] as const;
+export const TRAFFIC_DIRECTIONS = ["ingress", "egress"] as const;
+const OBSERVATION_POINTS: readonly TraceObservationPoint[] = [
+  "TO_ENDPOINT",
+  "FROM_ENDPOINT",
+  "FROM_NETWORK",
+  "TO_NETWORK",
+  "FROM_OVERLAY",
+  "TO_OVERLAY",
+  "FROM_STACK",
+  "TO_STACK",
+];
+
+/** A bad filter value: names the flag (`field`) and says why. */
+export class FlowFilterError extends Error {
+  override name = "FlowFilterError";
+  constructor(readonly field: string, readonly value: string, reason: string) {
+    super(`Invalid --${field} "${value}": ${reason}`);
+  }
+}
+
+/** A predicate for a filter set; throws FlowFilterError naming the first bad value. */
+export function compileFilters(set: FlowFilterSet): FlowPredicate {
+  const allow = (set.allow ?? []).filter((f) => !isEmpty(f)).map(compileFilter);
+  const deny = (set.deny ?? []).filter((f) => !isEmpty(f)).map(compileFilter);
+  if (!allow.length && !deny.length) return () => true;
+  return (flow) => {
+    if (allow.length && !allow.some((p) => p(flow))) return false;
+    return !deny.some((p) => p(flow));
+  };
+}
+
+export function isEmpty(f: FlowFilter): boolean {
+  return Object.values(f).every((v) => v === undefined || (Array.isArray(v) && v.length === 0));
+}
+
+type Side = "source" | "destination";
+type SideCheck = (flow: Flow, side: Side) => boolean;
+
+/** A predicate for one filter; throws FlowFilterError. */
+export function compileFilter(f: FlowFilter): FlowPredicate {
+  const checks: FlowPredicate[] = [];
+  const either: SideCheck[] = [];
+  const list = (field: FlowFilterField) => (f[field]?.length ? f[field] : undefined);
+
+  // Namespaces and pods, per side.
+  const sides: Array<[Side, FlowFilterField, FlowFilterField]> = [
+    ["source", "source_pod", "source_namespace"],
+    ["destination", "destination_pod", "destination_namespace"],
+  ];
+  for (const [side, podField, nsField] of sides) {
+    const nss = list(nsField);
+    if (nss) nss.forEach((n) => checkNamespace(nsField, n));
+    const pods = list(podField);
+    if (pods && !nss && list("namespace")) {
+      const bare = pods.find((p) => !p.includes("/"));
+      if (bare !== undefined) {
+        throw new FlowFilterError(
+          FILTER_FLAGS[podField],
+          bare,
+          `has no namespace and --namespace is set: write NAMESPACE/${bare}, or use ` +
+            `--${FILTER_FLAGS[nsField]}`,
+        );
+      }
+    }
+    const podCheck = pods ? podMatcher(podField, pods, nss) : undefined;
+    const nsSet = nss ? new Set(nss) : undefined;
+    checks.push((flow) => {
+      const ep = flow[side];
+      if (nsSet && !nsSet.has(ep.namespace ?? "")) return false;
+      return podCheck ? podCheck(ep) : true;
+    });
+  }
+  const nss = list("namespace");
+  if (nss) nss.forEach((n) => checkNamespace("namespace", n));
+  const pods = list("pod");
+  if (pods || nss) {
+    const podCheck = pods ? podMatcher("pod", pods, nss) : undefined;
+    const nsSet = nss ? new Set(nss) : undefined;
+    either.push((flow, side) => {
+      const ep = flow[side];
+      if (nsSet && !nsSet.has(ep.namespace ?? "")) return false;
+      return podCheck ? podCheck(ep) : true;
+    });
+  }
+
+  // Labels.
+  for (
+    const [field, side] of [["source_label", "source"], [
+      "destination_label",
+      "destination",
+    ]] as const
+  ) {
+    const sels = list(field)?.map((v) => selector(field, v));
+    if (sels) checks.push((flow) => sels.some((s) => matchesLabels(s, flow[side].labels ?? [])));
+  }
+  const labelSels = list("label")?.map((v) => selector("label", v));
+  if (labelSels) {
+    either.push((flow, side) => labelSels.some((s) => matchesLabels(s, flow[side].labels ?? [])));
+  }
+
+  // Addresses.
+  for (
+    const [field, side] of [["source_ip", "source"], ["destination_ip", "destination"]] as const
+  ) {
+    const m = list(field) && ipMatcher(field, list(field)!);
+    if (m) checks.push((flow) => m(side === "source" ? flow.IP?.source : flow.IP?.destination));
+  }
+  const anyIp = list("ip") && ipMatcher("ip", list("ip")!);
+  if (anyIp) {
+    either.push((flow, side) => anyIp(side === "source" ? flow.IP?.source : flow.IP?.destination));
+  }
+
+  // Ports.
+  for (
+    const [field, side] of [["source_port", "source"], ["destination_port", "destination"]] as const
+  ) {
+    const ports = list(field) && portSet(field, list(field)!);
+    if (ports) checks.push((flow) => ports.has(portOf(flow, side) ?? -1));
+  }
+  const anyPort = list("port") && portSet("port", list("port")!);
+  if (anyPort) either.push((flow, side) => anyPort.has(portOf(flow, side) ?? -1));
+
+  // Fields of the flow as a whole.
+  const verdicts = list("verdict")?.map((v) => verdictOf(v));
+  if (verdicts) {
+    const set = new Set<string>(verdicts);
+    checks.push((flow) => set.has(flow.verdict));
+  }
+  const types = list("event_type")?.map((v) => eventType(v));
+  if (types) {
+    checks.push((flow) =>
+      types.some((t) =>
+        eventTypeName(flow) === t.name &&
+        (t.point === undefined || flow.trace_observation_point === t.point)
+      )
+    );
+  }
+  const protocols = list("protocol")?.map((v) => protocol(v));
+  if (protocols) {
+    const set = new Set<string>(protocols.flatMap((p) => PROTOCOL_L4_KEYS[p]));
+    checks.push((flow) => flow.l4 !== undefined && set.has(Object.keys(flow.l4)[0]!));
+  }
+  const nodes = list("node_name")?.map((v) => nodePattern(v));
+  if (nodes) checks.push((flow) => nodes.some((re) => re.test(flow.node_name)));
+  const directions = list("traffic_direction")?.map((v) => direction(v));
+  if (directions) {
+    const set = new Set<string>(directions.map((d) => d.toUpperCase()));
+    checks.push((flow) => set.has(flow.traffic_direction));
+  }
+
+  return (flow) => {
+    for (const c of checks) if (!c(flow)) return false;
+    if (!either.length) return true;
+    return either.every((c) => c(flow, "source")) || either.every((c) => c(flow, "destination"));
+  };
+}
+
+const PROTOCOL_L4_KEYS: Readonly<Record<typeof PROTOCOLS[number], string[]>> = {
+  tcp: ["TCP"],
+  udp: ["UDP"],
+  sctp: ["SCTP"],
+  icmp: ["ICMPv4", "ICMPv6"],
+  icmpv4: ["ICMPv4"],
+  icmpv6: ["ICMPv6"],
+};
+
+function checkNamespace(field: FlowFilterField, ns: string): void {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
+    throw new FlowFilterError(
+      FILTER_FLAGS[field],
+      ns,
+      "must be a namespace name (lowercase letters, digits and '-')",
+    );
+  }
+}
+
+function podMatcher(
+  field: FlowFilterField,
+  values: string[],
+  namespaces: string[] | undefined,
+): (ep: FlowEndpoint) => boolean {
+  const specs: Array<{ ns: string; prefix: string }> = [];
+  for (const v of values) {
+    const parts = v.split("/");
+    if (v === "" || parts.length > 2 || (parts.length === 2 && parts[0] === "")) {
+      throw new FlowFilterError(
+        FILTER_FLAGS[field],
+        v,
+        "must be [namespace/]<pod name prefix>, e.g. shop/web or web (namespace default)",
+      );
+    }
+    if (parts.length === 2) {
+      const ns = parts[0]!;
+      checkNamespace(field, ns);
+      if (namespaces && !namespaces.includes(ns)) {
+        throw new FlowFilterError(
+          FILTER_FLAGS[field],
+          v,
+          `namespace "${ns}" conflicts with the namespaces given (${namespaces.join(", ")})`,
+        );
+      }
+      specs.push({ ns, prefix: parts[1]! });
+    } else {
+      for (const ns of namespaces ?? ["default"]) specs.push({ ns, prefix: v });
+    }
+  }
+  return (ep) => {
+    const ns = ep.namespace ?? "";
+    const name = ep.pod_name ?? "";
+    if (ns === "" && name === "") return false;
+    return specs.some((s) => s.ns === ns && name.startsWith(s.prefix));
+  };
+}
+
+function selector(field: FlowFilterField, v: string): LabelSelector {
+  const s = parseLabelSelector(v);
+  if (typeof s === "string") throw new FlowFilterError(FILTER_FLAGS[field], v, s);
+  return s;
+}
+
+function ipMatcher(field: FlowFilterField, values: string[]): (ip: string | undefined) => boolean {
+  const cidrs: Cidr[] = [];
+  for (const v of values) {
+    const c = v.includes("/") ? parseCidrOrReason(v) : parseIpOrReason(v);
+    if (typeof c === "string") {
+      throw new FlowFilterError(FILTER_FLAGS[field], v, `must be an IP address or a CIDR: ${c}`);
+    }
+    cidrs.push(
+      "prefixLength" in c ? c : parseCidrOrReason(`${v}/${c.bits}`) as Cidr,
+    );
+  }
+  // Flows repeat their addresses: remember parsed ones (bounded).
+  const cache = new Map<string, Ip | null>();
+  return (text) => {
+    if (text === undefined) return false;
+    let ip = cache.get(text);
+    if (ip === undefined) {
+      const parsed = parseIpOrReason(text);
+      ip = typeof parsed === "string" ? null : parsed;
+      if (cache.size >= 4096) cache.clear();
+      cache.set(text, ip);
+    }
+    return ip !== null && cidrs.some((c) => c.contains(ip));
+  };
+}
+
+function portSet(field: FlowFilterField, values: string[]): Set<number> {
+  return new Set(values.map((v) => {
+    const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= 1 && n <= 65535)) {
+      throw new FlowFilterError(FILTER_FLAGS[field], v, "must be a port number from 1 to 65535");
+    }
+    return n;
+  }));
+}
+
+function portOf(flow: Flow, side: Side): number | undefined {
+  const l4 = flow.l4;
+  if (!l4) return undefined;
+  const ports = "TCP" in l4 ? l4.TCP : "UDP" in l4 ? l4.UDP : "SCTP" in l4 ? l4.SCTP : undefined;
+  if (!ports) return undefined;
+  return side === "source" ? ports.source_port : ports.destination_port;
+}
+
+function verdictOf(v: string): Verdict {
+  const upper = v.toUpperCase();
+  if ((VERDICTS as readonly string[]).includes(upper)) return upper as Verdict;
+  throw new FlowFilterError("verdict", v, `must be one of ${VERDICTS.join(", ")}`);
+}
+
+function eventType(v: string): { name: EventTypeName; point?: TraceObservationPoint } {
+  const [name, sub] = v.toLowerCase().split(":", 2) as [string, string | undefined];
+  if (!(EVENT_TYPES as readonly string[]).includes(name)) {
+    throw new FlowFilterError("type", v, `must be one of ${EVENT_TYPES.join(", ")}`);
+  }
+  if (sub === undefined) return { name: name as EventTypeName };
+  const point = OBSERVATION_POINTS.find((p) => p.toLowerCase().replaceAll("_", "-") === sub);
+  if (name !== "trace" || !point) {
+    throw new FlowFilterError(
+      "type",
+      v,
+      `only trace takes a sub-type, one of ${
+        OBSERVATION_POINTS.map((p) => `trace:${p.toLowerCase().replaceAll("_", "-")}`).join(", ")
+      }`,
+    );
+  }
+  return { name: "trace", point };
+}
+
+function protocol(v: string): typeof PROTOCOLS[number] {
+  const lower = v.toLowerCase();
+  if ((PROTOCOLS as readonly string[]).includes(lower)) return lower as typeof PROTOCOLS[number];
+  throw new FlowFilterError("protocol", v, `must be one of ${PROTOCOLS.join(", ")}`);
+}
+
+function nodePattern(v: string): RegExp {
+  if (v === "" || /\s/.test(v)) {
+    throw new FlowFilterError("node-name", v, "must be a node name (* matches any characters)");
+  }
+  const escaped = v.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  return new RegExp(`^${escaped}$`);
+}
+
+function direction(v: string): typeof TRAFFIC_DIRECTIONS[number] {
+  const lower = v.toLowerCase();
+  if ((TRAFFIC_DIRECTIONS as readonly string[]).includes(lower)) {
+    return lower as typeof TRAFFIC_DIRECTIONS[number];
+  }
+  throw new FlowFilterError("traffic-direction", v, "must be ingress or egress");
+}

@@ -1,0 +1,143 @@
+// Reads the datapath's flow events (the hypha_events ring buffer) and hands each decoded Flow
+// to a sink (the flow store). Runs on the event loop: the wait for data is an epoll on a worker
+// thread, and each wake-up drains the ring buffer. Events the ring buffer could not take are
+// counted by the datapath (hypha_event_stats); the reader reports them as lost, never silently.
+import { setImmediate } from "node:timers";
+import { type BpfMap, RingBuffer } from "../bpf/mod.ts";
+import type { EventStats } from "../bpf/generated/host.ts";
+import type { Logger } from "../plugin/plugin.ts";
+import type { FlowDecoder } from "./decode.ts";
+import type { Flow } from "./flow.ts";
+
+export interface FlowReaderOptions {
+  events: BpfMap<undefined, undefined>;
+  stats: BpfMap<number, EventStats[]>;
+  decoder: FlowDecoder;
+  sink: (flow: Flow) => void;
+  /** Events the datapath could not queue since the last report. */
+  onLost: (count: number) => void;
+  log: Logger;
+  /** Whether consumers are behind and reading: the reader then waits a little between
+   * batches (FlowStore.followersBehind). */
+  behind?: () => boolean;
+  /** How long one wait for data lasts (also how quickly stop() returns). */
+  pollMs?: number;
+}
+
+export interface FlowReaderStats {
+  /** Events decoded into flows. */
+  decoded: number;
+  /** Records that could not be decoded (a datapath/agent version skew). */
+  malformed: number;
+  /** From the datapath, summed over CPUs since the maps were created. */
+  sent: number;
+  /** The ring buffer was full. */
+  lost: number;
+  /** Drop events over the per-second budget (counted by the drop counters only). */
+  limited: number;
+}
+
+/** Records decoded between two yields to the event loop. */
+export const READ_BATCH = 256;
+/** The longest wait for consumers between two batches (ms). */
+const PACE_MS = 5;
+
+const sum = (xs: bigint[]) => Number(xs.reduce((a, b) => a + b, 0n));
+
+export class FlowReader {
+  readonly #o: FlowReaderOptions;
+  readonly #rb: RingBuffer;
+  #decoded = 0;
+  #malformed = 0;
+  #lostReported: number;
+  #loop: Promise<void> | undefined;
+  #running = false;
+
+  constructor(o: FlowReaderOptions) {
+    this.#o = o;
+    this.#rb = new RingBuffer(o.events, (record) => this.#onRecord(record), { reuse: true });
+    // Losses before this reader started are history, not news for its followers.
+    this.#lostReported = this.#datapathStats().lost;
+  }
+
+  #onRecord(record: Uint8Array): void {
+    let flow: Flow;
+    try {
+      flow = this.#o.decoder.decode(record);
+    } catch (err) {
+      if (this.#malformed++ === 0) {
+        this.#o.log.warn("undecodable flow event", { bytes: record.length, error: String(err) });
+      }
+      return;
+    }
+    this.#decoded++;
+    this.#o.sink(flow);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const pollMs = this.#o.pollMs ?? 250;
+    let lastLossCheck = 0;
+    while (this.#running) {
+      try {
+        if (await this.#rb.wait(pollMs)) {
+          // in batches, yielding in between: followers' streams and the API keep moving while a
+          // burst is read (a follower's queue only has to hold one batch)
+          while (this.#running && this.#rb.consume(READ_BATCH) === READ_BATCH) {
+            // followers that read are given a moment to catch up (the ring buffer holds the
+            // rest meanwhile); never more than PACE_MS per batch, whatever they do
+            const until = performance.now() + PACE_MS;
+            do await new Promise((r) => setImmediate(r)); while (
+              this.#o.behind?.() && performance.now() < until
+            );
+          }
+        }
+        const now = Date.now();
+        if (now - lastLossCheck >= 1000) {
+          lastLossCheck = now;
+          this.#reportLoss();
+        }
+      } catch (err) {
+        this.#o.log.warn("reading flow events failed", { error: String(err) });
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    }
+  }
+
+  /** Drains what is queued now (tests, benchmarks); returns how many records. */
+  drain(): number {
+    const n = this.#rb.consume();
+    this.#reportLoss();
+    return n;
+  }
+
+  #reportLoss(): void {
+    const { lost } = this.#datapathStats();
+    if (lost > this.#lostReported) this.#o.onLost(lost - this.#lostReported);
+    this.#lostReported = lost;
+  }
+
+  #datapathStats(): { sent: number; lost: number; limited: number } {
+    const perCpu = this.#o.stats.lookup(0) ?? [];
+    return {
+      sent: sum(perCpu.map((s) => s.sent)),
+      lost: sum(perCpu.map((s) => s.lost)),
+      limited: sum(perCpu.map((s) => s.limited)),
+    };
+  }
+
+  stats(): FlowReaderStats {
+    return { decoded: this.#decoded, malformed: this.#malformed, ...this.#datapathStats() };
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    await this.#rb.close();
+  }
+}
