@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(clang llvm libbpf1 libbpf-dev bpftool iproute2 iputils-ping gcc libc6-dev make procps
   util-linux etcd-server etcd-client iperf3 containernetworking-plugins iptables nftables
-  ethtool curl python3)
+  ethtool curl python3 prometheus chromium fonts-dejavu-core)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

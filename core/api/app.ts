@@ -7,23 +7,18 @@ import type { AdminBackend } from "./backend.ts";
 import { ApiError, errorBody } from "./errors.ts";
 import { openapi } from "./openapi.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
+import { flowRoutes } from "./routes/flows.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
+import { uiRoutes } from "../ui/mod.ts";
+import { tokenMatches } from "./token.ts";
 
 export interface ApiOptions {
   /** Required on every route but /healthz when set (the TCP listener). */
   token?: string;
-}
-
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 const PLUGIN_ERROR_STATUS = { unknown: 404, conflict: 409, failed: 500 } as const;
@@ -33,10 +28,13 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   const token = opts.token;
   if (token) {
     app.use("*", async (c, next) => {
-      if (c.req.path === "/healthz") return await next();
+      // the UI's files hold no data; the page sends the token with its API requests
+      const open = c.req.path === "/healthz" || c.req.path === "/ui" ||
+        c.req.path.startsWith("/ui/");
+      if (open) return await next();
       const header = c.req.header("authorization") ?? "";
       const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-      if (!given || !timingSafeEqual(given, token)) {
+      if (!given || !tokenMatches(given, token)) {
         return c.json(errorBody("unauthorized", "Missing or wrong bearer token"), 401);
       }
       return await next();
@@ -48,6 +46,8 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
   app.route("/", clusterRoutes(backend));
   app.route("/", policyRoutes(backend));
   app.route("/", serviceRoutes(backend));
+  app.route("/", flowRoutes(backend));
+  app.route("/", uiRoutes());
   app.get("/openapi.json", (c) => c.json(openapi));
   app.notFound((c) =>
     c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404)
