@@ -107,7 +107,7 @@ struct flow_event {
 	__u16 dport;
 	__u16 orig_dport; /* translations: the service port, network order */
 	__u8 eth[12];     /* destination and source MAC */
-	__u8 icmp_code;
+	__u8 icmp_code;   /* not read yet (0): the stages are at the verifier's complexity limit */
 	__u8 pad;
 	__u32 saddr[4];
 	__u32 daddr[4];
@@ -167,22 +167,6 @@ __always_inline_hypha struct event_stats *event_stats(void)
 	return bpf_map_lookup_elem(&hypha_event_stats, &zero);
 }
 
-/* The code of an ICMP message (the tuple has its type only): IPv4 with its options, IPv6
- * without extension headers (as parse.h reads it). */
-__always_inline_hypha __u8 icmp_code(struct __sk_buff *skb, __u8 family)
-{
-	__u8 b = 0;
-	__u32 off = ETH_HLEN + 40;
-	if (family == 4) {
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &b, 1))
-			return 0;
-		off = ETH_HLEN + (b & 0xf) * 4;
-	}
-	if (bpf_skb_load_bytes(skb, off + 1, &b, 1))
-		return 0;
-	return b;
-}
-
 /* A new event for `t`, or NULL (events off, or the ring buffer full: counted). */
 __always_inline_hypha struct flow_event *event_reserve(struct __sk_buff *skb,
 						      const struct hypha_tuple *t, __u8 type,
@@ -206,8 +190,6 @@ __always_inline_hypha struct flow_event *event_reserve(struct __sk_buff *skb,
 	e->proto = t->proto;
 	e->tcp_flags = t->tcp_flags;
 	e->icmp_type = t->icmp_type;
-	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
-		e->icmp_code = icmp_code(skb, t->family);
 	e->sport = t->sport;
 	e->dport = t->dport;
 	__builtin_memcpy(e->saddr, t->saddr, 16);

@@ -63,6 +63,8 @@ export interface FlowContext {
 }
 
 const PROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58, SCTP: 132 } as const;
+/** Entries of each decoder cache before it is emptied. */
+const CACHE_LIMIT = 65_536;
 
 const OBS_NAMES: Record<number, TraceObservationPoint> = {
   [OBS_POINT.UNKNOWN]: "UNKNOWN_POINT",
@@ -183,6 +185,10 @@ export class FlowDecoder {
   #generation = -1;
   #second = -1n;
   #secondText = "";
+  readonly #ipv4 = new Map<number, string>();
+  readonly #ips = new Map<string, NonNullable<Flow["IP"]>>();
+  readonly #macs = new Map<number, Map<number, NonNullable<Flow["ethernet"]>>>();
+  readonly #summaries = new Map<number, string>();
 
   constructor(ctx: FlowContext) {
     this.#ctx = ctx;
@@ -199,8 +205,8 @@ export class FlowDecoder {
     const o = record.byteOffset;
     const e = readEvent(d, o);
     const ctx = this.#ctx;
-    const srcIp = e.family ? address(d, o + O.saddr, e.family) : "";
-    const dstIp = e.family ? address(d, o + O.daddr, e.family) : "";
+    const srcIp = e.family ? this.#address(d, o + O.saddr, e.family) : "";
+    const dstIp = e.family ? this.#address(d, o + O.daddr, e.family) : "";
     const srcEp = srcIp ? ctx.endpointByIp(srcIp) : undefined;
     const dstEp = dstIp ? ctx.endpointByIp(dstIp) : undefined;
     const { point, direction } = this.#where(e, srcEp, dstEp);
@@ -208,7 +214,7 @@ export class FlowDecoder {
       time: this.#time(d.getBigUint64(o + O.time, true)),
       uuid: crypto.randomUUID(),
       verdict: VERDICT_BY_CODE[e.verdict] ?? "ERROR",
-      ethernet: { source: mac(d, o + O.eth + 6), destination: mac(d, o + O.eth) },
+      ethernet: this.#ethernet(d, o + O.eth),
       source: this.#endpoint(srcEp, e.srcIdentity),
       destination: this.#endpoint(dstEp, e.dstIdentity),
       Type: "L3_L4",
@@ -220,7 +226,7 @@ export class FlowDecoder {
       Summary: "",
     };
     if (e.family) {
-      flow.IP = { source: srcIp, destination: dstIp, ipVersion: e.family === 6 ? "IPv6" : "IPv4" };
+      flow.IP = this.#ip(srcIp, dstIp, e.family);
       const l4 = layer4(e);
       if (l4) flow.l4 = l4;
     }
@@ -230,8 +236,8 @@ export class FlowDecoder {
     }
     if (e.type === FLOW_EVENT_TYPE.POLICY) this.#policy(flow, e);
     if (e.verdict === FLOW_VERDICT.TRANSLATED && e.family) {
-      const service = address(d, o + O.orig_daddr, e.family);
-      flow.IP!.source_xlated = service;
+      const service = this.#address(d, o + O.orig_daddr, e.family);
+      flow.IP = { ...flow.IP!, source_xlated: service }; // not the shared one
       const svc = ctx.serviceAt(service, e.origDport, e.proto);
       if (svc) flow.destination_service = svc;
     }
@@ -239,8 +245,64 @@ export class FlowDecoder {
       flow.packets = e.packets;
       flow.bytes = e.bytes;
     }
-    flow.Summary = summary(flow, e);
+    flow.Summary = this.#summary(flow, e);
     return flow;
+  }
+
+  // Caches of the strings and objects flows share (the same pods, addresses and flag sets recur
+  // all the time): each is bounded, and simply emptied when full.
+
+  #address(d: DataView, at: number, family: number): string {
+    if (family === 6) return address(d, at, family);
+    const w = d.getUint32(at, true);
+    let text = this.#ipv4.get(w);
+    if (text === undefined) {
+      if (this.#ipv4.size >= CACHE_LIMIT) this.#ipv4.clear();
+      this.#ipv4.set(w, text = address(d, at, family));
+    }
+    return text;
+  }
+
+  #ip(source: string, destination: string, family: number): NonNullable<Flow["IP"]> {
+    const key = `${source} ${destination}`;
+    let ip = this.#ips.get(key);
+    if (!ip) {
+      if (this.#ips.size >= CACHE_LIMIT) this.#ips.clear();
+      ip = Object.freeze({ source, destination, ipVersion: family === 6 ? "IPv6" : "IPv4" });
+      this.#ips.set(key, ip);
+    }
+    return ip;
+  }
+
+  #ethernet(d: DataView, at: number): NonNullable<Flow["ethernet"]> {
+    // both MACs as exact integers (48 bits each)
+    const dst = d.getUint32(at) * 0x10000 + d.getUint16(at + 4);
+    const src = d.getUint32(at + 6) * 0x10000 + d.getUint16(at + 10);
+    let bySrc = this.#macs.get(dst);
+    if (!bySrc) {
+      if (this.#macs.size >= CACHE_LIMIT) this.#macs.clear();
+      this.#macs.set(dst, bySrc = new Map());
+    }
+    let eth = bySrc.get(src);
+    if (!eth) {
+      eth = Object.freeze({ source: mac(d, at + 6), destination: mac(d, at) });
+      bySrc.set(src, eth);
+    }
+    return eth;
+  }
+
+  #summary(flow: Flow, e: RawEvent): string {
+    // the common case (no counts, policy, service or drop) depends on the L4 header alone
+    const plain = flow.packets === undefined && e.type === FLOW_EVENT_TYPE.TRACE &&
+      !flow.destination_service;
+    if (!plain) return summary(flow, e);
+    const key = (e.proto << 24) | (e.tcpFlags << 16) | (e.icmpType << 8) | e.icmpCode;
+    let text = this.#summaries.get(key);
+    if (text === undefined) {
+      if (this.#summaries.size >= CACHE_LIMIT) this.#summaries.clear();
+      this.#summaries.set(key, text = summary(flow, e));
+    }
+    return text;
   }
 
   /** RFC 3339 of a boot-time stamp; the text up to the second is reused within a second. */
@@ -316,14 +378,15 @@ export class FlowDecoder {
 }
 
 function layer4(e: RawEvent): Layer4 | undefined {
-  const ports = { source_port: e.sport, destination_port: e.dport };
   switch (e.proto) {
     case PROTO.TCP:
-      return { TCP: { ...ports, flags: TCP_FLAGS[e.tcpFlags]! } };
+      return {
+        TCP: { source_port: e.sport, destination_port: e.dport, flags: TCP_FLAGS[e.tcpFlags]! },
+      };
     case PROTO.UDP:
-      return { UDP: ports };
+      return { UDP: { source_port: e.sport, destination_port: e.dport } };
     case PROTO.SCTP:
-      return { SCTP: ports };
+      return { SCTP: { source_port: e.sport, destination_port: e.dport } };
     case PROTO.ICMP:
       return { ICMPv4: { type: e.icmpType, code: e.icmpCode } };
     case PROTO.ICMPV6:
