@@ -371,5 +371,21 @@ export const openapi = {
     "/openapi.json": {
       get: { summary: "This document", responses: { 200: json({ type: "object" }) } },
     },
+    "/ui": {
+      get: {
+        summary: "The web UI (service map and flow table): redirects to /ui/",
+        responses: { 302: { description: "Found" } },
+      },
+    },
+    "/ui/{asset}": {
+      get: {
+        summary: "The web UI's page (/ui/) and its scripts and styles (no data: the page reads " +
+          "/v1/flows)",
+        responses: {
+          200: { description: "OK", content: { "text/html": { schema: { type: "string" } } } },
+          404: error,
+        },
+      },
+    },
   },
 } as const;

@@ -29,6 +29,7 @@ import {
   OBSERVE_HELP,
   rewriteObserveArgs,
 } from "./observe.ts";
+import { ui, UI_HELP } from "./ui.ts";
 
 export interface Io {
   out(text: string): void;
@@ -50,6 +51,7 @@ const SPEC = {
     "deno-json": {},
     from: {},
     to: {},
+    listen: {},
     ...OBSERVE_FLAGS, // includes a repeatable --port (policy trace takes the first)
   },
   booleans: ["offline", "help", ...OBSERVE_BOOLEANS],
@@ -85,7 +87,7 @@ Commands:
   service delete FILE        delete the services and endpoint slices FILE names
   service validate FILE      check Service/EndpointSlice manifests offline (against the config's
                              service ranges); every problem with its field path
-${OBSERVE_HELP}  cleanup                    remove everything hypha put into the kernel for the node
+${OBSERVE_HELP}${UI_HELP}  cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
 Flags:
@@ -232,6 +234,7 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
         return 0;
       }
   }
+  if (cmd === "ui") return await ui(await target(p), one(p, "listen"), io);
   using client = new ApiClient(await target(p));
   switch (cmd) {
     case "observe":
