@@ -1,5 +1,8 @@
 // `deno task bench`: every benchmark, baseline and hypha side by side; JSON in bench/results/.
 import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
+import { benchFlowDecode } from "./flows/decode_bench.ts";
+import { benchFlowOverhead } from "./flows/overhead_bench.ts";
+import { benchFlowStore } from "./flows/store_bench.ts";
 import { benchLbControlPlane } from "./lb/control_plane_bench.ts";
 import { run as benchLbMaglev } from "./lb/maglev_bench.ts";
 import { benchLbNodePort } from "./lb/nodeport_bench.ts";
@@ -26,6 +29,9 @@ const benches = [
   benchLbService,
   benchLbNodePort,
   benchLbControlPlane,
+  benchFlowDecode,
+  benchFlowStore,
+  benchFlowOverhead,
 ];
 for (const bench of benches) {
   const result = await bench();
