@@ -91,6 +91,13 @@ spec:
     console.log((await lab.hypha("n1", ["network"])).stdout.trimEnd());
     console.log(`\n=== hypha counters (n2) ===`);
     console.log((await lab.hypha("n2", ["counters"])).stdout.trimEnd());
+    console.log(`\n=== hypha observe --cluster --last 12 (flows of every node) ===`);
+    console.log((await lab.hypha("n1", ["observe", "--cluster", "--last", "12"])).stdout.trimEnd());
+    console.log(`\n=== hypha observe --cluster --verdict DROPPED --last 4 ===`);
+    console.log(
+      (await lab.hypha("n1", ["observe", "--cluster", "--verdict", "DROPPED", "--last", "4"]))
+        .stdout.trimEnd(),
+    );
     console.log("");
     console.log(describe(lab));
   } catch (err) {

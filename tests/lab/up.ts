@@ -17,6 +17,9 @@ export function describe(lab: Lab): string {
     lines.push(
       `    inspect: ip netns exec ${n.ns} scripts/deno task -q hypha status --config ${n.configFile}`,
     );
+    lines.push(
+      `    flows:   scripts/deno task -q hypha ui --socket ${n.socket}   (UI on 127.0.0.1:12000)`,
+    );
     lines.push(`    log:     ${join(n.dir, "agent.log")}`);
   }
   lines.push(`  tear down: scripts/deno task lab down ${lab.id}`);
