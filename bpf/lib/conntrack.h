@@ -157,8 +157,8 @@ __always_inline_hypha __u8 ct_touch(struct ct_entry *e, const struct hypha_tuple
 
 /* Looks up the connection of one packet of `len` bytes seen in direction `dir` (from the
  * endpoint's point of view) and accounts it. Returns CT_ESTABLISHED or CT_REPLY (with the
- * identity that opened the connection in `opener`), or CT_NEW when the connection is unknown:
- * the caller decides (policy) and then calls ct_create(). */
+ * identity that opened the connection in `opener`), or CT_NEW when the connection is unknown
+ * (or a SYN reopens a closed one): the caller decides (policy) and then calls ct_create(). */
 __always_inline_hypha int ct_lookup(const struct hypha_tuple *t, __u8 dir, __u32 len,
 				    __u32 *opener, struct ct_report *rep)
 {
@@ -168,6 +168,12 @@ __always_inline_hypha int ct_lookup(const struct hypha_tuple *t, __u8 dir, __u32
 	ct_key_from(&key, t, dir, 0);
 	struct ct_entry *e = bpf_map_lookup_elem(&hypha_ct, &key);
 	int status = CT_ESTABLISHED;
+	/* A SYN on a connection that closed is a new connection reusing the tuple: it goes through
+	 * policy again and is reported as new (ct_create() replaces the entry). */
+	if (e && (e->flags & CT_F_CLOSING) && (t->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN) {
+		rep->flags = 0;
+		return CT_NEW;
+	}
 	if (e) {
 		__sync_fetch_and_add(&e->tx_packets, 1);
 		__sync_fetch_and_add(&e->tx_bytes, len);

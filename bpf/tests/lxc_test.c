@@ -363,6 +363,40 @@ CHECK(conntrack_reply_matches)
 	return TEST_PASS;
 }
 
+/* --- A SYN reusing the tuple of a closed connection opens a new one (fresh counts). --- */
+PKTGEN(conntrack_syn_reopens_closed)
+{
+	struct pktgen p;
+	pktgen_init(&p);
+	pktgen_ipv4(&p, REMOTE_POD, A_IP, IPPROTO_TCP);
+	pktgen_tcp(&p, 33001, 8080, TCP_F_SYN);
+	return pktgen_finish(ctx, &p);
+}
+
+SETUP(conntrack_syn_reopens_closed)
+{
+	set_config(0);
+	add_endpoint4(A_IP, A_IFINDEX, A_ID, 0x10);
+	add_ipcache4(REMOTE_POD, 32, 2000, REMOTE_NODE, IPCACHE_F_ENDPOINT);
+	struct ct_key k = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_INGRESS };
+	k.saddr[0] = bpf_htonl(REMOTE_POD);
+	k.daddr[0] = bpf_htonl(A_IP);
+	k.sport = bpf_htons(33001);
+	k.dport = bpf_htons(8080);
+	struct ct_entry e = { .expires = MOCK_NOW + 5, .tx_packets = 7, .rx_packets = 6,
+			      .src_identity = 1999, .flags = CT_F_CLOSING | CT_F_SEEN_REPLY };
+	bpf_map_update_elem(&hypha_ct, &k, &e, BPF_ANY);
+	return test_tail_call(ctx, 1);
+}
+
+CHECK(conntrack_syn_reopens_closed)
+{
+	struct ct_entry *e = ct_get(REMOTE_POD, A_IP, 33001, 8080, CT_INGRESS);
+	test_assert(e && e->src_identity == 2000 && e->tx_packets == 1 && e->rx_packets == 0);
+	test_assert(!(e->flags & (CT_F_CLOSING | CT_F_SEEN_REPLY)));
+	return TEST_PASS;
+}
+
 /* --- A new connection towards the pod gets an ingress entry with the sender's identity. --- */
 PKTGEN(conntrack_new_ingress)
 {

@@ -34,6 +34,7 @@ export class NodeFlows {
   readonly #processed = new Map<string, { labels: Labels; n: number }>();
   #reader: FlowReader | undefined;
   #lost = 0;
+  #interfaces = { at: 0, tunnel: -1, uplinks: new Set<number>() };
 
   constructor(o: NodeFlowsOptions) {
     this.#o = o;
@@ -93,15 +94,23 @@ export class NodeFlows {
   }
 
   // Uplinks and the tunnel device are named in config; every other interface a drop happens on
-  // is a pod's veth (core attaches only to those three kinds). Looked up per drop event only.
+  // is a pod's veth (core attaches only to those three kinds). Looked up per drop event, so the
+  // ifindexes are read from sysfs at most every 10 s.
   #interfaceKind(ifindex: number): InterfaceKind {
-    const { config } = this.#o;
-    const tunnel = config.networking.routing === "tunnel"
-      ? readSysNumber(config.networking.tunnelDevice, "ifindex")
-      : -1;
-    if (ifindex === tunnel) return "overlay";
-    const { devices } = selectDevices(config.datapath.devices);
-    return devices.some((d) => d.ifindex === ifindex) ? "network" : "endpoint";
+    if (Date.now() - this.#interfaces.at > 10_000) {
+      const { config } = this.#o;
+      const tunnel = config.networking.routing === "tunnel"
+        ? readSysNumber(config.networking.tunnelDevice, "ifindex")
+        : -1;
+      const { devices } = selectDevices(config.datapath.devices);
+      this.#interfaces = {
+        at: Date.now(),
+        tunnel,
+        uplinks: new Set(devices.map((d) => d.ifindex)),
+      };
+    }
+    if (ifindex === this.#interfaces.tunnel) return "overlay";
+    return this.#interfaces.uplinks.has(ifindex) ? "network" : "endpoint";
   }
 
   #registerMetrics(): void {

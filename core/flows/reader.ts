@@ -40,7 +40,10 @@ export interface FlowReaderStats {
 /** Records decoded between two yields to the event loop. */
 export const READ_BATCH = 256;
 /** The pause after draining the ring buffer (ms): flows are at most this much later. */
-const PAUSE_MS = 10;
+const PAUSE_MS = 100;
+/** After a drain of more than BUSY_DRAIN events (a rate of ~30k/s at PAUSE_MS), pause less. */
+const BUSY_DRAIN = 3000;
+const BUSY_PAUSE_MS = 10;
 /** The longest wait for consumers between two batches (ms). */
 const PACE_MS = 5;
 
@@ -87,10 +90,14 @@ export class FlowReader {
     let lastLossCheck = 0;
     while (this.#running) {
       try {
+        let drained = 0;
         if (await this.#rb.wait(pollMs)) {
           // in batches, yielding in between: followers' streams and the API keep moving while a
           // burst is read (a follower's queue only has to hold one batch)
-          while (this.#running && this.#rb.consume(READ_BATCH) === READ_BATCH) {
+          while (this.#running) {
+            const n = this.#rb.consume(READ_BATCH);
+            drained += n;
+            if (n < READ_BATCH) break;
             // followers that read are given a moment to catch up (the ring buffer holds the
             // rest meanwhile); never more than PACE_MS per batch, whatever they do
             const until = performance.now() + PACE_MS;
@@ -106,9 +113,10 @@ export class FlowReader {
         }
         // Let events gather before the next wait: the ring buffer wakes its reader only when
         // the reader has caught up, so waiting again at once costs a wake-up (two thread
-        // switches) per event or two at high rates; a pause bounds them to 1000 / PAUSE_MS per
-        // second. The ring buffer holds ~30,000 events meanwhile.
-        await new Promise((r) => setTimeout(r, PAUSE_MS));
+        // switches) per event or two at high rates, and each round costs the event loop more
+        // than a few events do. Under a heavy load the pause is short, so that the ring buffer
+        // (~30,000 events) does not fill meanwhile.
+        await new Promise((r) => setTimeout(r, drained > BUSY_DRAIN ? BUSY_PAUSE_MS : PAUSE_MS));
       } catch (err) {
         this.#o.log.warn("reading flow events failed", { error: String(err) });
         await new Promise((r) => setTimeout(r, pollMs));
