@@ -216,10 +216,13 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
         "both followers are subscribed",
         async () => (await stats()).subscribers.length === 2,
       );
+      // paced (one connection per 2 ms, ~3 s): a reader that keeps up is not outrun by a
+      // 2-core machine's scheduler, and the stuck one still overflows its queue of 1,000
       const burst = await rrClient(client.ns, {
         host: server.ip,
         port: 80,
-        mode: "crr",
+        mode: "probe",
+        intervalMs: 2,
         count: 1500,
         durationS: 30,
       });
