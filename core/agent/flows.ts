@@ -5,7 +5,8 @@ import type { HyphaConfig } from "../config/schema.ts";
 import type { HostDatapath } from "../datapath/host.ts";
 import { NodeFlowContext } from "../flows/context.ts";
 import { FlowDecoder, type InterfaceKind } from "../flows/decode.ts";
-import { eventTypeName, type Flow } from "../flows/flow.ts";
+import { flowEventOffsets } from "../bpf/generated/host.ts";
+import { eventTypeName, VERDICT_BY_CODE } from "../flows/flow.ts";
 import { FlowObserver, PEER_PORT } from "../flows/observer.ts";
 import { FlowReader, type FlowReaderStats } from "../flows/reader.ts";
 import type { Metrics } from "../metrics/registry.ts";
@@ -31,7 +32,8 @@ export class NodeFlows {
   readonly observer: FlowObserver;
   readonly #o: NodeFlowsOptions;
   readonly #context: NodeFlowContext;
-  readonly #processed = new Map<string, { labels: Labels; n: number }>();
+  /** Events by type and verdict code (type << 8 | verdict). */
+  readonly #processed = new Map<number, { labels: Labels; n: number }>();
   #reader: FlowReader | undefined;
   #lost = 0;
   #interfaces = { at: 0, tunnel: -1, uplinks: new Set<number>() };
@@ -40,14 +42,6 @@ export class NodeFlows {
     this.#o = o;
     const { config, state } = o;
     const address = o.networking()?.network.addresses.v4;
-    this.observer = new FlowObserver({
-      nodeName: config.node.name,
-      config: config.observability,
-      nodes: () => state.nodes.list(),
-      // other nodes reach this one at its address (only nodes with pod networking have one)
-      ...(address ? { defaultPeerListen: `${address}:${PEER_PORT}` } : {}),
-      logger: o.log,
-    });
     this.#context = new NodeFlowContext({
       nodeName: config.node.name,
       cluster: config.node.cluster,
@@ -56,6 +50,15 @@ export class NodeFlows {
       rule: (id) => o.networking()?.policy.rule(id),
       identityCidr: (id) => o.networking()?.policy.identityCidr(id),
       interfaceKind: (ifindex) => this.#interfaceKind(ifindex),
+    });
+    this.observer = new FlowObserver({
+      nodeName: config.node.name,
+      config: config.observability,
+      nodes: () => state.nodes.list(),
+      // other nodes reach this one at its address (only nodes with pod networking have one)
+      ...(address ? { defaultPeerListen: `${address}:${PEER_PORT}` } : {}),
+      decoder: new FlowDecoder(this.#context),
+      logger: o.log,
     });
     this.#registerMetrics();
   }
@@ -68,8 +71,7 @@ export class NodeFlows {
     this.#reader = new FlowReader({
       events: maps.events,
       stats: maps.eventStats,
-      decoder: new FlowDecoder(this.#context),
-      sink: (flow) => this.#add(flow),
+      sink: (record) => this.#add(record),
       behind: () => this.observer.store.followersBehind(),
       onLost: (n) => {
         this.#lost += n;
@@ -80,13 +82,20 @@ export class NodeFlows {
     this.#reader.start();
   }
 
-  #add(flow: Flow): void {
-    const type = eventTypeName(flow);
-    const key = `${type}/${flow.verdict}`;
+  #add(record: Uint8Array): void {
+    this.observer.addEvent(record); // first: it throws on a malformed record
+    const type = record[flowEventOffsets.type]!;
+    const verdict = record[flowEventOffsets.verdict]!;
+    const key = (type << 8) | verdict;
     const row = this.#processed.get(key);
     if (row) row.n++;
-    else this.#processed.set(key, { labels: { type, verdict: flow.verdict }, n: 1 });
-    this.observer.add(flow);
+    else {
+      const labels = {
+        type: eventTypeName({ Type: "L3_L4", event_type: { type } }),
+        verdict: VERDICT_BY_CODE[verdict] ?? "ERROR",
+      };
+      this.#processed.set(key, { labels, n: 1 });
+    }
   }
 
   readerStats(): FlowReaderStats | null {

@@ -1,6 +1,8 @@
 // Flow events (struct flow_event, bpf/lib/trace.h) decoded into Flows: the raw record gives
 // addresses, ports, verdicts and identities; a FlowContext (the node's state) adds who they are
 // (pods, namespaces, labels, workloads), which policy decided and which service was reached.
+// In two steps: capture() asks the context when the event arrives and keeps the answers with the
+// event's bytes (core/flows/event_log.ts); materialize() makes the Flow whenever it is read.
 // Pure: core/flows/context.ts builds the context from the agent's tables.
 import { dropReasonName } from "../bpf/generated/drop_reasons.ts";
 import { formatV6Groups } from "../ipam/mod.ts";
@@ -8,7 +10,6 @@ import {
   FLOW_EVENT_TYPE,
   FLOW_F,
   FLOW_VERDICT,
-  flowEvent,
   flowEventOffsets as O,
   OBS_POINT,
 } from "../bpf/generated/host.ts";
@@ -22,8 +23,9 @@ import type {
   TraceObservationPoint,
   TrafficDirection,
 } from "./flow.ts";
-import { VERDICT_BY_CODE } from "./flow.ts";
+import { TRACE_OBSERVATION_POINTS, VERDICT_BY_CODE } from "./flow.ts";
 import { summary as hubbleSummary } from "./format.ts";
+import { EVENT_SIZE, EventLog } from "./event_log.ts";
 
 /** An endpoint as the context knows it (a pod, here or on another node). */
 export interface KnownEndpoint {
@@ -77,6 +79,12 @@ const OBS_NAMES: Record<number, TraceObservationPoint> = {
   [OBS_POINT.FROM_STACK]: "FROM_STACK",
 };
 
+// Where an event was seen, as EventLog.where keeps it: POINTS index << 2 | DIRECTIONS index.
+const POINTS = TRACE_OBSERVATION_POINTS;
+const POINT_CODE = new Map(POINTS.map((p, i) => [p, i]));
+const DIRECTIONS: TrafficDirection[] = ["TRAFFIC_DIRECTION_UNKNOWN", "INGRESS", "EGRESS"];
+const DIRECTION = { UNKNOWN: 0, INGRESS: 1, EGRESS: 2 } as const;
+
 const TCP_FLAG_BITS: Array<[keyof TcpFlags, number]> = [
   ["FIN", 0x01],
   ["SYN", 0x02],
@@ -113,11 +121,10 @@ const TCP_FLAGS: TcpFlags[] = Array.from({ length: 256 }, (_, bits) => {
 });
 const EVENT_TYPES: Array<{ type: number }> = [];
 
-/** The fields of a struct flow_event the decoder uses, read in place. */
+/** The fields of a struct flow_event a Flow is made from. */
 interface RawEvent {
   type: number;
   verdict: number;
-  obsPoint: number;
   flags: number;
   dropReason: number;
   family: number;
@@ -125,13 +132,8 @@ interface RawEvent {
   tcpFlags: number;
   icmpType: number;
   icmpCode: number;
-  ifindex: number;
-  srcIdentity: number;
-  dstIdentity: number;
-  rule: number;
   sport: number;
   dport: number;
-  origDport: number;
   packets: number;
   bytes: number;
 }
@@ -140,7 +142,6 @@ function readEvent(d: DataView, o: number): RawEvent {
   return {
     type: d.getUint8(o + O.type),
     verdict: d.getUint8(o + O.verdict),
-    obsPoint: d.getUint8(o + O.obs_point),
     flags: d.getUint8(o + O.flags),
     dropReason: d.getUint16(o + O.drop_reason, true),
     family: d.getUint8(o + O.family),
@@ -148,13 +149,8 @@ function readEvent(d: DataView, o: number): RawEvent {
     tcpFlags: d.getUint8(o + O.tcp_flags),
     icmpType: d.getUint8(o + O.icmp_type),
     icmpCode: d.getUint8(o + O.icmp_code),
-    ifindex: d.getUint32(o + O.ifindex, true),
-    srcIdentity: d.getUint32(o + O.src_identity, true),
-    dstIdentity: d.getUint32(o + O.dst_identity, true),
-    rule: d.getUint32(o + O.rule, true),
     sport: d.getUint16(o + O.sport, false),
     dport: d.getUint16(o + O.dport, false),
-    origDport: d.getUint16(o + O.orig_dport, false),
     packets: Number(d.getBigUint64(o + O.packets, true)),
     bytes: Number(d.getBigUint64(o + O.bytes, true)),
   };
@@ -179,7 +175,10 @@ export function workloadOf(pod: string, labels: Record<string, string>) {
 export class FlowDecoder {
   readonly #ctx: FlowContext;
   readonly #nodeName: string;
-  #view: DataView | undefined;
+  #scratch: EventLog | undefined;
+  /** Events captured; uuids are `${#uuidPrefix}${seq as 12 hex digits}`. */
+  #seq = 0;
+  readonly #uuidPrefix = crypto.randomUUID().slice(0, 24);
   /** Non-endpoint peers (world, host, CIDRs) by identity, for the context's generation. */
   readonly #endpoints = new Map<number, FlowEndpoint>();
   #generation = -1;
@@ -197,36 +196,72 @@ export class FlowDecoder {
 
   /** A Flow from one ring buffer record; throws on a record of the wrong size. */
   decode(record: Uint8Array): Flow {
-    if (record.length < flowEvent.size) {
-      throw new RangeError(`flow event of ${record.length} bytes, want ${flowEvent.size}`);
+    const scratch = this.#scratch ??= new EventLog(1);
+    this.capture(record, scratch, 0);
+    return this.materialize(scratch, 0);
+  }
+
+  /**
+   * Copies a ring buffer record into a slot of `log` with what the node's state says about it
+   * now (endpoints, policy rule, service, where it was seen): enough to make its Flow later,
+   * after pods or policies changed. Allocates nothing for IPv4 events whose peers are known.
+   * Throws on a record of the wrong size.
+   */
+  capture(record: Uint8Array, log: EventLog, slot: number): void {
+    if (record.length < EVENT_SIZE) {
+      throw new RangeError(`flow event of ${record.length} bytes, want ${EVENT_SIZE}`);
     }
-    let d = this.#view;
-    if (d?.buffer !== record.buffer) d = this.#view = new DataView(record.buffer);
-    const o = record.byteOffset;
-    const e = readEvent(d, o);
+    const o = log.offset(slot);
+    log.bytes.set(record.length === EVENT_SIZE ? record : record.subarray(0, EVENT_SIZE), o);
+    const d = log.view;
     const ctx = this.#ctx;
-    const srcIp = e.family ? this.#address(d, o + O.saddr, e.family) : "";
-    const dstIp = e.family ? this.#address(d, o + O.daddr, e.family) : "";
-    const srcEp = srcIp ? ctx.endpointByIp(srcIp) : undefined;
-    const dstEp = dstIp ? ctx.endpointByIp(dstIp) : undefined;
-    const { point, direction } = this.#where(e, srcEp, dstEp);
+    const family = d.getUint8(o + O.family);
+    const type = d.getUint8(o + O.type);
+    const verdict = d.getUint8(o + O.verdict);
+    const srcEp = family ? ctx.endpointByIp(this.#address(d, o + O.saddr, family)) : undefined;
+    const dstEp = family ? ctx.endpointByIp(this.#address(d, o + O.daddr, family)) : undefined;
+    log.source[slot] = this.#endpoint(srcEp, d.getUint32(o + O.src_identity, true));
+    log.destination[slot] = this.#endpoint(dstEp, d.getUint32(o + O.dst_identity, true));
+    log.where[slot] = this.#where(d, o, srcEp, dstEp);
+    const rule = d.getUint32(o + O.rule, true);
+    log.rule[slot] = type === FLOW_EVENT_TYPE.POLICY && rule ? ctx.rule(rule) : undefined;
+    log.service[slot] = verdict === FLOW_VERDICT.TRANSLATED && family
+      ? ctx.serviceAt(
+        this.#address(d, o + O.orig_daddr, family),
+        d.getUint16(o + O.orig_dport, false),
+        d.getUint8(o + O.proto),
+      )
+      : undefined;
+    log.seq[slot] = ++this.#seq;
+  }
+
+  /** The Flow of a captured event (a new object each time; equal for the same slot). */
+  materialize(log: EventLog, slot: number): Flow {
+    const d = log.view;
+    const o = log.offset(slot);
+    const e = readEvent(d, o);
+    const where = log.where[slot]!;
     const flow: Flow = {
       time: this.#time(d.getBigUint64(o + O.time, true)),
-      uuid: crypto.randomUUID(),
+      uuid: this.#uuid(log.seq[slot]!),
       verdict: VERDICT_BY_CODE[e.verdict] ?? "ERROR",
       ethernet: this.#ethernet(d, o + O.eth),
-      source: this.#endpoint(srcEp, e.srcIdentity),
-      destination: this.#endpoint(dstEp, e.dstIdentity),
+      source: log.source[slot]!,
+      destination: log.destination[slot]!,
       Type: "L3_L4",
       node_name: this.#nodeName,
       event_type: EVENT_TYPES[e.type] ??= Object.freeze({ type: e.type }),
-      traffic_direction: direction,
-      trace_observation_point: point,
+      traffic_direction: DIRECTIONS[where & 3]!,
+      trace_observation_point: POINTS[where >> 2]!,
       is_reply: (e.flags & FLOW_F.REPLY) !== 0,
       Summary: "",
     };
     if (e.family) {
-      flow.IP = this.#ip(srcIp, dstIp, e.family);
+      flow.IP = this.#ip(
+        this.#address(d, o + O.saddr, e.family),
+        this.#address(d, o + O.daddr, e.family),
+        e.family,
+      );
       const l4 = layer4(e);
       if (l4) flow.l4 = l4;
     }
@@ -234,11 +269,11 @@ export class FlowDecoder {
       flow.drop_reason = e.dropReason;
       flow.drop_reason_desc = dropReasonName(e.dropReason);
     }
-    if (e.type === FLOW_EVENT_TYPE.POLICY) this.#policy(flow, e);
+    if (e.type === FLOW_EVENT_TYPE.POLICY) policy(flow, e, log.rule[slot]);
     if (e.verdict === FLOW_VERDICT.TRANSLATED && e.family) {
       const service = this.#address(d, o + O.orig_daddr, e.family);
       flow.IP = { ...flow.IP!, source_xlated: service }; // not the shared one
-      const svc = ctx.serviceAt(service, e.origDport, e.proto);
+      const svc = log.service[slot];
       if (svc) flow.destination_service = svc;
     }
     if (e.flags & (FLOW_F.PERIODIC | FLOW_F.CLOSE)) {
@@ -247,6 +282,11 @@ export class FlowDecoder {
     }
     flow.Summary = this.#summary(flow, e);
     return flow;
+  }
+
+  /** A uuid per event: this decoder's random prefix, then the event's sequence number. */
+  #uuid(seq: number): string {
+    return this.#uuidPrefix + seq.toString(16).padStart(12, "0");
   }
 
   // Caches of the strings and objects flows share (the same pods, addresses and flag sets recur
@@ -340,41 +380,45 @@ export class FlowDecoder {
     return out;
   }
 
+  /** Where the event was seen (EventLog.where: observation point and traffic direction). */
   #where(
-    e: RawEvent,
+    d: DataView,
+    o: number,
     src: KnownEndpoint | undefined,
     dst: KnownEndpoint | undefined,
-  ): { point: TraceObservationPoint; direction: TrafficDirection } {
-    let point = OBS_NAMES[e.obsPoint];
-    if (e.obsPoint === OBS_POINT.HOOK_INGRESS || e.obsPoint === OBS_POINT.HOOK_EGRESS) {
+  ): number {
+    const obsPoint = d.getUint8(o + O.obs_point);
+    const flags = d.getUint8(o + O.flags);
+    let point = OBS_NAMES[obsPoint] ?? "UNKNOWN_POINT";
+    if (obsPoint === OBS_POINT.HOOK_INGRESS || obsPoint === OBS_POINT.HOOK_EGRESS) {
       // a drop: the hook's interface tells where (a pod's veth ingress is the pod sending)
-      const kind = this.#ctx.interfaceKind(e.ifindex) ?? "network";
-      const ingress = e.obsPoint === OBS_POINT.HOOK_INGRESS;
+      const kind = this.#ctx.interfaceKind(d.getUint32(o + O.ifindex, true)) ?? "network";
+      const ingress = obsPoint === OBS_POINT.HOOK_INGRESS;
       point = kind === "endpoint"
         ? (ingress ? "FROM_ENDPOINT" : "TO_ENDPOINT")
         : kind === "overlay"
         ? (ingress ? "FROM_OVERLAY" : "TO_OVERLAY")
         : (ingress ? "FROM_NETWORK" : "TO_NETWORK");
     }
-    let direction: TrafficDirection = "TRAFFIC_DIRECTION_UNKNOWN";
-    if (e.flags & FLOW_F.INGRESS) direction = "INGRESS";
-    else if (e.flags & FLOW_F.EGRESS) direction = "EGRESS";
-    else if (point === "FROM_ENDPOINT" || (src?.local && !dst?.local)) direction = "EGRESS";
-    else if (point === "TO_ENDPOINT" || dst?.local) direction = "INGRESS";
-    return { point: point ?? "UNKNOWN_POINT", direction };
+    let direction: number = DIRECTION.UNKNOWN;
+    if (flags & FLOW_F.INGRESS) direction = DIRECTION.INGRESS;
+    else if (flags & FLOW_F.EGRESS) direction = DIRECTION.EGRESS;
+    else if (point === "FROM_ENDPOINT" || (src?.local && !dst?.local)) {
+      direction = DIRECTION.EGRESS;
+    } else if (point === "TO_ENDPOINT" || dst?.local) direction = DIRECTION.INGRESS;
+    return (POINT_CODE.get(point)! << 2) | direction;
   }
+}
 
-  #policy(flow: Flow, e: RawEvent): void {
-    const info = e.rule ? this.#ctx.rule(e.rule) : undefined;
-    flow.policy_match_type = info?.matchType ?? 0;
-    if (!info) return;
-    const ingress = (e.flags & FLOW_F.INGRESS) !== 0;
-    const denied = e.verdict === FLOW_VERDICT.DROPPED || e.verdict === FLOW_VERDICT.AUDIT;
-    const key = denied
-      ? (ingress ? "ingress_denied_by" : "egress_denied_by")
-      : (ingress ? "ingress_allowed_by" : "egress_allowed_by");
-    flow[key] = [info.policy];
-  }
+function policy(flow: Flow, e: RawEvent, info: RuleInfo | undefined): void {
+  flow.policy_match_type = info?.matchType ?? 0;
+  if (!info) return;
+  const ingress = (e.flags & FLOW_F.INGRESS) !== 0;
+  const denied = e.verdict === FLOW_VERDICT.DROPPED || e.verdict === FLOW_VERDICT.AUDIT;
+  const key = denied
+    ? (ingress ? "ingress_denied_by" : "egress_denied_by")
+    : (ingress ? "ingress_allowed_by" : "egress_allowed_by");
+  flow[key] = [info.policy];
 }
 
 function layer4(e: RawEvent): Layer4 | undefined {

@@ -1,77 +1,11 @@
 import assert from "node:assert/strict";
-import { FLOW_F, type FlowEvent, flowEvent, OBS_POINT } from "../bpf/generated/host.ts";
-import { addrWords } from "../datapath/addr.ts";
-import { parseIp } from "../ipam/mod.ts";
-import { type FlowContext, FlowDecoder, type KnownEndpoint, workloadOf } from "./decode.ts";
-
-const htons = (v: number) => ((v & 255) << 8) | (v >>> 8);
-const words = (ip: string) => addrWords(parseIp(ip));
-
-function event(over: Partial<FlowEvent>): FlowEvent {
-  return {
-    time: 5_000_000_123n,
-    packets: 1n,
-    bytes: 60n,
-    type: 4,
-    verdict: 1,
-    obs_point: OBS_POINT.FROM_ENDPOINT,
-    flags: FLOW_F.NEW | FLOW_F.EGRESS,
-    drop_reason: 0,
-    family: 4,
-    proto: 6,
-    tcp_flags: 0x02,
-    icmp_type: 0,
-    icmp_code: 0,
-    endpoint: 7,
-    ifindex: 12,
-    src_identity: 300,
-    dst_identity: 301,
-    rule: 0,
-    len: 60,
-    sport: htons(40000),
-    dport: htons(8080),
-    orig_dport: 0,
-    eth: new Uint8Array([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]),
-    saddr: words("10.1.0.5"),
-    daddr: words("10.1.1.9"),
-    orig_daddr: [0, 0, 0, 0],
-    ...over,
-  };
-}
-
-const endpoints: Record<string, KnownEndpoint> = {
-  "10.1.0.5": {
-    id: 7,
-    local: true,
-    namespace: "shop",
-    pod: "web-5d9c7b8f4-x2k9z",
-    labels: { app: "web", "pod-template-hash": "5d9c7b8f4" },
-  },
-  "10.1.1.9": { id: 3, local: false, namespace: "shop", pod: "db-0", labels: { app: "db" } },
-};
-
-const ctx: FlowContext = {
-  nodeName: "n1",
-  cluster: "lab",
-  bootToWallNs: 1_700_000_000_000_000_000n,
-  generation: 0,
-  endpointByIp: (ip) => endpoints[ip],
-  identityLabels: (id) => id === 2 ? ["reserved:world"] : [`k8s:app=${id === 300 ? "web" : "db"}`],
-  rule: (id) =>
-    id === 4
-      ? { policy: { kind: "CiliumNetworkPolicy", namespace: "shop", name: "db-in" }, matchType: 2 }
-      : undefined,
-  serviceAt: (ip, port, proto) =>
-    ip === "10.96.0.10" && port === 80 && proto === 6
-      ? { name: "web", namespace: "shop" }
-      : undefined,
-  interfaceKind: (ifindex) => (ifindex === 12 ? "endpoint" : "network"),
-};
+import { FLOW_F, type FlowEvent, OBS_POINT } from "../bpf/generated/host.ts";
+import { FlowDecoder, workloadOf } from "./decode.ts";
+import { EventLog } from "./event_log.ts";
+import { event, eventBytes, htons, testContext, testEndpoints, words } from "./_testing.ts";
 
 function decode(e: FlowEvent) {
-  const bytes = new Uint8Array(flowEvent.size);
-  flowEvent.encode(e, new DataView(bytes.buffer), 0);
-  return new FlowDecoder(ctx).decode(bytes);
+  return new FlowDecoder(testContext()).decode(eventBytes(e));
 }
 
 Deno.test("a new TCP connection decodes with Hubble's field names and both endpoints", () => {
@@ -173,7 +107,7 @@ Deno.test("IPv6, ICMPv6, periodic reports and replies", () => {
 });
 
 Deno.test("a short record is refused, not misread", () => {
-  assert.throws(() => new FlowDecoder(ctx).decode(new Uint8Array(64)), RangeError);
+  assert.throws(() => new FlowDecoder(testContext()).decode(new Uint8Array(64)), RangeError);
 });
 
 Deno.test("workloadOf() reads controllers from labels", () => {
@@ -187,4 +121,45 @@ Deno.test("workloadOf() reads controllers from labels", () => {
   });
   assert.deepEqual(workloadOf("tool", { app: "debug" }), { name: "debug", kind: "App" });
   assert.deepEqual(workloadOf("tool", {}), { name: "tool", kind: "Pod" });
+});
+
+Deno.test("a captured event keeps what the node knew when it arrived", () => {
+  const endpoints = testEndpoints();
+  const ctx = testContext(endpoints);
+  const decoder = new FlowDecoder(ctx);
+  const log = new EventLog(2);
+  decoder.capture(eventBytes({}), log, 0);
+  decoder.capture(
+    eventBytes({ type: 5, verdict: 2, rule: 4, flags: FLOW_F.NEW | FLOW_F.INGRESS }),
+    log,
+    1,
+  );
+  // then the pod goes away and the policy with it
+  delete endpoints["10.1.0.5"];
+  ctx.generation++;
+  ctx.rule = () => undefined;
+  const f = decoder.materialize(log, 0);
+  assert.equal(f.source.pod_name, "web-5d9c7b8f4-x2k9z");
+  assert.equal(f.traffic_direction, "EGRESS");
+  assert.deepEqual(decoder.materialize(log, 1).ingress_denied_by, [
+    { kind: "CiliumNetworkPolicy", namespace: "shop", name: "db-in" },
+  ]);
+  // decoded now, the same event no longer knows its pod
+  assert.equal(decoder.decode(eventBytes({})).source.pod_name, undefined);
+});
+
+Deno.test("a captured event makes equal flows each time, each event its own uuid", () => {
+  const decoder = new FlowDecoder(testContext());
+  const log = new EventLog(2);
+  decoder.capture(eventBytes({}), log, 0);
+  decoder.capture(eventBytes({ sport: htons(40001) }), log, 1);
+  const [a, b] = [decoder.materialize(log, 0), decoder.materialize(log, 0)];
+  assert.notEqual(a, b);
+  assert.deepEqual(a, b);
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  assert.match(a.uuid, uuid);
+  assert.match(decoder.materialize(log, 1).uuid, uuid);
+  assert.notEqual(a.uuid, decoder.materialize(log, 1).uuid);
+  assert.throws(() => decoder.capture(new Uint8Array(64), log, 0), RangeError);
+  assert.deepEqual(decoder.materialize(log, 0), a, "a refused record leaves the slot alone");
 });

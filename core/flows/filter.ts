@@ -23,6 +23,7 @@ import {
   eventTypeName,
   type Flow,
   type FlowEndpoint,
+  TRACE_OBSERVATION_POINTS,
   type TraceObservationPoint,
   type Verdict,
   VERDICTS,
@@ -93,16 +94,9 @@ export const FILTER_FLAGS: Readonly<Record<FlowFilterField, string>> = {
 
 export const PROTOCOLS = ["tcp", "udp", "sctp", "icmp", "icmpv4", "icmpv6"] as const;
 export const TRAFFIC_DIRECTIONS = ["ingress", "egress"] as const;
-const OBSERVATION_POINTS: readonly TraceObservationPoint[] = [
-  "TO_ENDPOINT",
-  "FROM_ENDPOINT",
-  "FROM_NETWORK",
-  "TO_NETWORK",
-  "FROM_OVERLAY",
-  "TO_OVERLAY",
-  "FROM_STACK",
-  "TO_STACK",
-];
+const OBSERVATION_POINTS: readonly TraceObservationPoint[] = TRACE_OBSERVATION_POINTS.filter(
+  (p) => p !== "UNKNOWN_POINT",
+);
 
 /** A bad filter value: names the flag (`field`) and says why. */
 export class FlowFilterError extends Error {

@@ -38,16 +38,18 @@ export const MONITOR_TYPE: Readonly<Record<EventTypeName, number>> = {
   sock: 7,
 };
 
-export type TraceObservationPoint =
-  | "UNKNOWN_POINT"
-  | "TO_ENDPOINT"
-  | "FROM_ENDPOINT"
-  | "FROM_NETWORK"
-  | "TO_NETWORK"
-  | "FROM_OVERLAY"
-  | "TO_OVERLAY"
-  | "FROM_STACK"
-  | "TO_STACK";
+export const TRACE_OBSERVATION_POINTS = [
+  "UNKNOWN_POINT",
+  "TO_ENDPOINT",
+  "FROM_ENDPOINT",
+  "FROM_NETWORK",
+  "TO_NETWORK",
+  "FROM_OVERLAY",
+  "TO_OVERLAY",
+  "FROM_STACK",
+  "TO_STACK",
+] as const;
+export type TraceObservationPoint = typeof TRACE_OBSERVATION_POINTS[number];
 
 export type TrafficDirection = "TRAFFIC_DIRECTION_UNKNOWN" | "INGRESS" | "EGRESS";
 

@@ -4,6 +4,7 @@
 // (`reportLost`), and stops it on shutdown.
 import type { HyphaConfig } from "../config/schema.ts";
 import type { Logger } from "../plugin/plugin.ts";
+import type { FlowDecoder } from "./decode.ts";
 import type { Flow } from "./flow.ts";
 import type { LostEventSource } from "./events.ts";
 import { type ExporterStats, FlowExporter } from "./export.ts";
@@ -28,6 +29,8 @@ export interface FlowObserverOptions {
    * default port (the agent passes it once the node has an address; without one, and without a
    * configured listen address, no listener starts). */
   defaultPeerListen?: string;
+  /** Makes flows of the datapath's events (needed for addEvent). */
+  decoder?: FlowDecoder;
   logger?: Logger;
 }
 
@@ -79,6 +82,7 @@ export class FlowObserver implements FlowsView {
       capacity: opts.config.store.capacity,
       subscriberBuffer: opts.config.subscriberBuffer,
       nodeName: opts.nodeName,
+      ...(opts.decoder ? { decoder: opts.decoder } : {}),
     });
     const listen = opts.config.peer.listen || opts.defaultPeerListen || `:${PEER_PORT}`;
     this.#peerPort = Number(listen.slice(listen.lastIndexOf(":") + 1));
@@ -141,6 +145,13 @@ export class FlowObserver implements FlowsView {
   add(flow: Flow): void {
     this.store.add(flow);
     this.#exporter?.add(flow);
+  }
+
+  /** One datapath event (a ring buffer record): stored, and made a Flow for the followers and
+   * the export when there are any. Never waits; throws on a malformed record. */
+  addEvent(record: Uint8Array): void {
+    const flow = this.store.addEvent(record, this.#exporter !== undefined);
+    if (flow) this.#exporter?.add(flow);
   }
 
   /** Events lost before the store (the datapath's ring buffer, the decoder's queue). */

@@ -1,19 +1,18 @@
-// Reads the datapath's flow events (the hypha_events ring buffer) and hands each decoded Flow
-// to a sink (the flow store). Runs on the event loop: the wait for data is an epoll on a worker
+// Reads the datapath's flow events (the hypha_events ring buffer) and hands each record to a
+// sink (the flow store, which keeps it and makes the Flow when it is read). Runs on the event loop: the wait for data is an epoll on a worker
 // thread, and each wake-up drains the ring buffer. Events the ring buffer could not take are
 // counted by the datapath (hypha_event_stats); the reader reports them as lost, never silently.
 import { setImmediate } from "node:timers";
 import { type BpfMap, RingBuffer } from "../bpf/mod.ts";
 import type { EventStats } from "../bpf/generated/host.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import type { FlowDecoder } from "./decode.ts";
-import type { Flow } from "./flow.ts";
 
 export interface FlowReaderOptions {
   events: BpfMap<undefined, undefined>;
   stats: BpfMap<number, EventStats[]>;
-  decoder: FlowDecoder;
-  sink: (flow: Flow) => void;
+  /** Takes one record (a view the reader reuses: copy what is kept); throws on a malformed
+   * one, which is counted and skipped. */
+  sink: (record: Uint8Array) => void;
   /** Events the datapath could not queue since the last report. */
   onLost: (count: number) => void;
   log: Logger;
@@ -25,7 +24,7 @@ export interface FlowReaderOptions {
 }
 
 export interface FlowReaderStats {
-  /** Events decoded into flows. */
+  /** Events taken by the sink. */
   decoded: number;
   /** Records that could not be decoded (a datapath/agent version skew). */
   malformed: number;
@@ -66,9 +65,8 @@ export class FlowReader {
   }
 
   #onRecord(record: Uint8Array): void {
-    let flow: Flow;
     try {
-      flow = this.#o.decoder.decode(record);
+      this.#o.sink(record);
     } catch (err) {
       if (this.#malformed++ === 0) {
         this.#o.log.warn("undecodable flow event", { bytes: record.length, error: String(err) });
@@ -76,7 +74,6 @@ export class FlowReader {
       return;
     }
     this.#decoded++;
-    this.#o.sink(flow);
   }
 
   start(): void {

@@ -2,8 +2,12 @@
 // queries like `hubble observe` (newest last: `last: N` is the N most recent matching flows in
 // time order), counters, and `--follow` subscriptions, each with its own bounded queue so that a
 // slow or stuck reader never blocks `add()` or other readers (core/flows/subscription.ts).
-// Flows are kept as the objects the decoder made: no copies (memory at capacity matters).
-import { type Flow, type Verdict, VERDICTS } from "./flow.ts";
+// The datapath's events are kept as they came (addEvent: 128 bytes and a few references each,
+// core/flows/event_log.ts) and become Flow objects only when read: a query, a follower, the
+// export. Flows added as objects (add) are kept as they are.
+import { type Flow, type Verdict, VERDICT_BY_CODE, VERDICTS } from "./flow.ts";
+import type { FlowDecoder } from "./decode.ts";
+import { EventLog } from "./event_log.ts";
 import type { LostEventSource } from "./events.ts";
 import { compileFilters, type FlowFilterSet, type FlowPredicate } from "./filter.ts";
 import { FlowSubscription, type SubscriberStats } from "./subscription.ts";
@@ -19,6 +23,8 @@ export interface FlowStoreOptions {
   subscriberBuffer?: number;
   /** This node's name, for lost-events notices. */
   nodeName?: string;
+  /** Makes flows of the datapath's events (needed for addEvent). */
+  decoder?: FlowDecoder;
 }
 
 export interface QueryOptions {
@@ -58,7 +64,10 @@ export class FlowStore {
   readonly capacity: number;
   readonly subscriberBuffer: number;
   readonly nodeName: string;
+  /** Flows added as objects; undefined where the slot holds an event of #log. */
   readonly #ring: Array<Flow | undefined>;
+  readonly #log: EventLog | undefined;
+  readonly #decoder: FlowDecoder | undefined;
   /** Index of the next write; the oldest flow is at #next when the ring is full. */
   #next = 0;
   #size = 0;
@@ -80,7 +89,9 @@ export class FlowStore {
       opts.subscriberBuffer ?? DEFAULT_SUBSCRIBER_BUFFER,
     );
     this.nodeName = opts.nodeName ?? "";
-    this.#ring = new Array(this.capacity);
+    this.#ring = new Array(this.capacity).fill(undefined);
+    this.#decoder = opts.decoder;
+    this.#log = opts.decoder ? new EventLog(this.capacity) : undefined;
   }
 
   get size(): number {
@@ -89,12 +100,41 @@ export class FlowStore {
 
   /** Stores a flow (evicting the oldest when full) and offers it to every follower. O(1). */
   add(flow: Flow): void {
+    this.#ring[this.#claim()] = flow;
+    if (flow.verdict in this.#byVerdict) this.#byVerdict[flow.verdict]++;
+    this.#offer(flow);
+  }
+
+  /**
+   * Stores a datapath event (a ring buffer record, copied: the caller may reuse it). Its Flow is
+   * made now only when a follower is waiting for flows or `want` asks for it (and returned);
+   * otherwise when it is read. Throws on a record of the wrong size, storing nothing.
+   */
+  addEvent(record: Uint8Array, want = false): Flow | undefined {
+    const log = this.#log;
+    if (!log) throw new Error("FlowStore: addEvent needs a decoder (FlowStoreOptions.decoder)");
+    const slot = this.#next;
+    this.#decoder!.capture(record, log, slot);
+    this.#ring[this.#claim()] = undefined;
+    const verdict = VERDICT_BY_CODE[log.verdict(slot)];
+    if (verdict) this.#byVerdict[verdict]++;
+    if (!want && this.#subs.size === 0) return undefined;
+    const flow = this.#decoder!.materialize(log, slot);
+    this.#offer(flow);
+    return flow;
+  }
+
+  /** The slot of the next flow, counted (the oldest is evicted when full). */
+  #claim(): number {
+    const slot = this.#next;
     if (this.#size === this.capacity) this.#evicted++;
     else this.#size++;
-    this.#ring[this.#next] = flow;
-    this.#next = this.#next + 1 === this.capacity ? 0 : this.#next + 1;
+    this.#next = slot + 1 === this.capacity ? 0 : slot + 1;
     this.#seen++;
-    if (flow.verdict in this.#byVerdict) this.#byVerdict[flow.verdict]++;
+    return slot;
+  }
+
+  #offer(flow: Flow): void {
     for (const sub of this.#subs) {
       let matches = false;
       try {
@@ -188,8 +228,9 @@ export class FlowStore {
   /** The i-th stored flow, 0 the oldest. */
   #at(i: number): Flow {
     const start = this.#size === this.capacity ? this.#next : 0;
-    const j = start + i;
-    return this.#ring[j >= this.capacity ? j - this.capacity : j]!;
+    let j = start + i;
+    if (j >= this.capacity) j -= this.capacity;
+    return this.#ring[j] ?? this.#decoder!.materialize(this.#log!, j);
   }
 }
 

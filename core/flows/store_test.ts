@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { FlowStore } from "./store.ts";
 import { type FlowEvent, isLostEvents } from "./events.ts";
 import type { Flow } from "./flow.ts";
-import { makeFlow } from "./_testing.ts";
+import { FlowDecoder } from "./decode.ts";
+import { eventBytes, htons, makeFlow, testContext } from "./_testing.ts";
 
 const ports = (flows: Flow[]) =>
   flows.map((f) => f.l4 && "TCP" in f.l4 ? f.l4.TCP.destination_port : -1);
@@ -183,6 +184,40 @@ Deno.test("follow() ends on abort, and close() ends every follower", async () =>
   const aborted = AbortSignal.abort();
   assert.equal(store.follow(undefined, { signal: aborted }).closed, true);
   assert.equal(store.stats().subscribers.length, 0);
+});
+
+Deno.test("addEvent() keeps datapath events and makes their flows when they are read", async () => {
+  const store = new FlowStore({ capacity: 3, decoder: new FlowDecoder(testContext()) });
+  for (let p = 1; p <= 4; p++) {
+    assert.equal(store.addEvent(eventBytes({ dport: htons(p) })), undefined, "no reader: no flow");
+  }
+  store.add(tcp(5)); // flows and events share the ring
+  const stored = store.query(undefined);
+  assert.deepEqual(ports(stored), [3, 4, 5]);
+  assert.equal(stored[0]!.source.pod_name, "web-5d9c7b8f4-x2k9z");
+  assert.equal(store.query(undefined)[0]!.uuid, stored[0]!.uuid, "the same flow each time");
+  assert.deepEqual(store.stats().byVerdict.FORWARDED, 5);
+  assert.equal(store.stats().evicted, 2);
+  assert.deepEqual(ports(store.query({ allow: [{ destination_port: ["4"] }] })), [4]);
+
+  // a follower gets each new event as a flow, and the export (want) too
+  const sub = store.follow(undefined);
+  const flow = store.addEvent(eventBytes({ dport: htons(6), verdict: 2, type: 1 }));
+  assert.ok(flow);
+  assert.equal(store.addEvent(eventBytes({ dport: htons(7) }), true)?.verdict, "FORWARDED");
+  const got = await take(sub, 2);
+  assert.deepEqual(got.map((e) => (e as { flow: Flow }).flow.uuid), [
+    flow.uuid,
+    store.query(undefined, { last: 1 })[0]!.uuid,
+  ]);
+  assert.equal(store.stats().byVerdict.DROPPED, 1);
+  sub.close();
+
+  // a malformed record is refused and stores nothing
+  assert.throws(() => store.addEvent(new Uint8Array(10)), RangeError);
+  assert.equal(store.stats().seen, 7);
+  assert.deepEqual(ports(store.query(undefined)), [5, 6, 7]);
+  assert.throws(() => new FlowStore().addEvent(eventBytes()), /needs a decoder/);
 });
 
 Deno.test("FlowStore rejects a capacity that is not a positive integer", () => {
