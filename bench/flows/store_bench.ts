@@ -1,5 +1,5 @@
-// Memory of the flow store at its configured size: heap held per stored flow (real decoded
-// flows, each of its own connection), measured in a process of its own (store_memory.ts), beside
+// Memory of the flow store at its configured size: memory held per stored flow (real events,
+// each of its own connection, kept as the agent keeps them), measured in a process of its own (store_memory.ts), beside
 // the size of the same flow as Hubble JSON (what an NDJSON export line or a relay's message
 // costs).
 import { join } from "node:path";
@@ -45,14 +45,14 @@ export async function benchFlowStore(): Promise<Report> {
           lowerIsBetter: true,
         },
       ),
-      row(`store heap, capacity ${capacity.toLocaleString("en-US")}`, "MiB", null, m.heapMiB),
+      row(`store memory, capacity ${capacity.toLocaleString("en-US")}`, "MiB", null, m.heapMiB),
     );
   }
   report.notes.push(
-    "hypha: V8 heap held by a full store (after GC) per flow; flows share their endpoint, " +
-      "label, address, flag and summary objects; each has its own time, uuid and L4 header. " +
-      "baseline: " +
-      "the same flow serialized as one `hubble observe -o json` line.",
+    "hypha: V8 heap and buffers held by a full store (after GC) per flow: the datapath's " +
+      "event (128 bytes) and references to the endpoint, policy and service it was seen with, " +
+      "which flows share; Flow objects are made only when read. baseline: the same flow " +
+      "serialized as one `hubble observe -o json` line.",
   );
   return report;
 }

@@ -1,6 +1,7 @@
 // `deno run -A --v8-flags=--expose-gc bench/flows/store_memory.ts CAPACITY`: fills a flow store
-// of CAPACITY with distinct decoded flows (real events, one connection each) and prints the heap
-// it holds per flow and the flows' size as Hubble JSON, as one JSON line. Run as its own
+// of CAPACITY with distinct flows (real events, one connection each, kept as the agent keeps
+// them) and prints the memory it holds per flow (heap and buffers) and the flows' size as Hubble
+// JSON, as one JSON line. Run as its own
 // process by store_bench.ts so nothing else is on the heap.
 import { bootToWallNs, RingBuffer } from "../../core/bpf/mod.ts";
 import { NodeFlowContext } from "../../core/flows/context.ts";
@@ -21,10 +22,9 @@ using context = new NodeFlowContext({
   bootToWallNs: bootToWallNs(),
 });
 const decoder = new FlowDecoder(context);
-let store = new FlowStore({ capacity, nodeName: "bench/n1" });
-await using rb = new RingBuffer(source.events, (r) => store.add(decoder.decode(r)), {
-  reuse: true,
-});
+const newStore = () => new FlowStore({ capacity, nodeName: "bench/n1", decoder });
+let store = newStore();
+await using rb = new RingBuffer(source.events, (r) => store.addEvent(r), { reuse: true });
 const fill = () => {
   for (let i = 0; i < capacity; i += 10_000) {
     const n = Math.min(10_000, capacity - i);
@@ -33,12 +33,20 @@ const fill = () => {
   }
 };
 fill(); // warm-up: code, caches and the decoder's shared objects
-store = new FlowStore({ capacity, nodeName: "bench/n1" });
+// the measured store is created after `before`; the warm-up one is gone by then
+store = new FlowStore({ capacity: 1, decoder });
+const used = () => {
+  const m = Deno.memoryUsage();
+  return m.heapUsed + m.external;
+};
 gc();
-const before = Deno.memoryUsage().heapUsed;
+gc();
+const before = used();
+store = newStore();
 fill();
 gc();
-const after = Deno.memoryUsage().heapUsed;
+gc();
+const after = used();
 const flows = store.query(undefined, {});
 const json = flows.slice(0, 1000).reduce((n, f) => n + jsonLine(f).length + 1, 0) / 1000;
 console.log(JSON.stringify({
