@@ -75,7 +75,11 @@ async function forward(
 /** The agent's answer, or why no agent could be reached (lower case, for a message). */
 type Reached = { socket: string; answer: AgentAnswer } | { unreachable: string };
 
-/** Calls the agent, retrying while nobody accepts the connection, up to agentWaitSeconds. */
+/**
+ * Calls the agent, retrying while nobody accepts the connection or the agent answers that it
+ * is not ready for an ADD yet (503: a restarted agent waiting for the cluster store), up to
+ * agentWaitSeconds; then the last answer (or why no agent was reached) stands.
+ */
 async function reachAgent(
   request: CniRequest,
   conf: NetConf,
@@ -89,9 +93,12 @@ async function reachAgent(
   for (;;) {
     const socket = conf.agentSocket ?? await findAgentSocket(runDir);
     let reason = `no agent socket found: nothing matches "${runDir}/*/api.sock"`;
+    let notReady: AgentAnswer | undefined;
     if (socket !== undefined) {
       try {
-        return { socket, answer: await opts.call(socket, request) };
+        const answer = await opts.call(socket, request);
+        if (answer.status !== 503 || request.command !== "ADD") return { socket, answer };
+        notReady = answer;
       } catch (err) {
         if (!(err instanceof AgentUnreachableError)) {
           throw new CniError(
@@ -104,7 +111,10 @@ async function reachAgent(
         reason = `agent not reachable at ${JSON.stringify(socket)}: ${err.reason}`;
       }
     }
-    if (waited >= waitSeconds * 1000) return { unreachable: `${reason} (waited ${waitSeconds}s)` };
+    if (waited >= waitSeconds * 1000) {
+      if (notReady) return { socket: socket!, answer: notReady };
+      return { unreachable: `${reason} (waited ${waitSeconds}s)` };
+    }
     const delay = Math.min(backoff, waitSeconds * 1000 - waited);
     await sleep(delay);
     waited += delay;

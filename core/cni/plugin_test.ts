@@ -250,6 +250,36 @@ Deno.test("runCniPlugin() succeeds once the agent comes up while it waits", asyn
   assert.equal(out.json.ips[0].address, "10.0.0.5/32");
 });
 
+Deno.test("runCniPlugin() waits for an agent that is not ready for pods yet (ADD only)", async () => {
+  const notReady: AgentAnswer = {
+    status: 503,
+    body: {
+      error: { code: "unavailable", message: "The node is not ready for pods" },
+      cni: {
+        code: 103,
+        msg: "The node is not ready for pods",
+        details: "waiting for the etcd cluster store",
+      },
+    },
+  };
+  const ready = await run("ADD", conf, fakeAgent(notReady, { status: 200, body: { result } }).call);
+  assert.equal(ready.exitCode, 0, ready.stdout);
+  assert.deepEqual(ready.sleeps, [50]);
+
+  const agent = fakeAgent(notReady);
+  const never = await run("ADD", conf, agent.call);
+  assert.equal(never.sleeps.reduce((a, b) => a + b, 0), 2000, "waits exactly agentWaitSeconds");
+  assert.equal(agent.requests.length, never.sleeps.length + 1);
+  assert.deepEqual([never.json.code, never.json.details], [
+    103,
+    "waiting for the etcd cluster store",
+  ]);
+
+  const del = fakeAgent(notReady);
+  await run("DEL", conf, del.call);
+  assert.equal(del.requests.length, 1, "DEL is answered as the agent said, at once");
+});
+
 Deno.test("runCniPlugin() tries once with agentWaitSeconds 0", async () => {
   const agent = fakeAgent(refused());
   const out = await run("ADD", { ...conf, agentWaitSeconds: 0 }, agent.call);
