@@ -153,10 +153,18 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
     const both = await observe("n2", ["--from-pod", "x/client", "--from-pod", "x/intruder"]);
     const pods = new Set(both.map((f) => f.source.pod_name));
     assert.ok(pods.has("client") && pods.has("intruder"), [...pods].join(","));
-    const and = await observe("n2", ["--from-pod", "x/intruder", "--verdict", "FORWARDED"]);
-    assert.ok(and.every((f) => f.source.pod_name === "intruder" && f.verdict === "FORWARDED"));
-    const cidr = await observe("n2", ["--from-ip", `${client.ip}/32`, "--not", "--port", "80"]);
-    assert.ok(cidr.every((f) => f.IP?.source === client.ip && tcpPort(f) !== 80));
+    const and = await observe("n2", ["--from-pod", "x/intruder", "--verdict", "DROPPED"]);
+    assert.ok(and.length > 0, "the intruder's drops");
+    assert.ok(and.every((f) => f.source.pod_name === "intruder" && f.verdict === "DROPPED"));
+    const cidr = await observe("n2", [
+      "--from-ip",
+      `${client.ip}/32`,
+      "--not",
+      "--verdict",
+      "DROPPED",
+    ]);
+    assert.ok(cidr.length > 0, "the client's flows");
+    assert.ok(cidr.every((f) => f.IP?.source === client.ip && f.verdict !== "DROPPED"));
   });
 
   await t.step("bad filters are refused with the flag and the reason", async () => {

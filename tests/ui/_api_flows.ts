@@ -1,20 +1,16 @@
 // The agent's real admin API in-process (core/api createApiApp with core/api's fake backend and
-// a real FlowObserver behind the flow routes) plus the UI routes, on loopback: the page against
+// a real FlowObserver behind the flow routes, and the UI it mounts), on loopback: the page against
 // the real flow API's filters, NDJSON stream and errors, without a lab or root.
-import { Hono } from "hono";
 import { fakeBackend } from "../../core/api/_fake_backend.ts";
 import { createApiApp } from "../../core/api/app.ts";
 import type { Flow } from "../../core/flows/flow.ts";
-import { uiRoutes } from "../../core/ui/mod.ts";
 import type { FakeFlows, FlowRequest } from "./_fake_flows.ts";
 
 export function serveApiFlows(initial: readonly Flow[]): FakeFlows {
   const backend = fakeBackend();
   for (const f of initial) backend.observer.add(f);
   const requests: FlowRequest[] = [];
-  const api = createApiApp(backend);
-  // The agent mounts the UI in createApiApp; mounted here too so this works either way.
-  const app = new Hono().route("/", uiRoutes()).route("/", api);
+  const app = createApiApp(backend); // with the UI, as the agent serves it
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/v1/flows") {

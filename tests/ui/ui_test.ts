@@ -50,7 +50,6 @@ Deno.test("UI (lab): the agent's service map and flow table show real traffic an
     await Deno.writeTextFile(file, text);
     await lab.hypha("n1", ["policy", "apply", file]);
   }
-  await new Promise((r) => setTimeout(r, 1000)); // the policies reach n2 through etcd
   const probe = async (from: { ns: string }, to: { ip: string }, port: number) =>
     (await rrClient(from.ns, {
       host: to.ip,
@@ -60,6 +59,11 @@ Deno.test("UI (lab): the agent's service map and flow table show real traffic an
       intervalMs: 50,
       timeoutMs: 400,
     })).ok;
+  // the policies reach n2 through etcd
+  await waitFor(
+    "the policy is enforced on n2",
+    async () => (await probe(scanner, backend, 8080)) === 0,
+  );
   assert.equal(await probe(frontend, backend, 8080), 3, "frontend -> backend is allowed");
   assert.equal(await probe(scanner, backend, 8080), 0, "scanner -> backend is dropped");
   assert.equal(await probe(frontend, db, 5432), 3, "frontend -> db passes (audit mode)");
