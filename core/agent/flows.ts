@@ -1,5 +1,5 @@
-// The node's flows, wired: the datapath's events (ring buffer) -> decoder (with the node's state
-// as context) -> observer (store, followers, export, peers), plus the flow and traffic metrics.
+// The node's flows, wired: the datapath's events (ring buffer) -> observer (store, followers,
+// export, peers; its decoder has the node's state as context), plus the flow and traffic metrics.
 import { bootToWallNs } from "../bpf/mod.ts";
 import type { HyphaConfig } from "../config/schema.ts";
 import type { HostDatapath } from "../datapath/host.ts";
@@ -35,7 +35,6 @@ export class NodeFlows {
   /** Events by type and verdict code (type << 8 | verdict). */
   readonly #processed = new Map<number, { labels: Labels; n: number }>();
   #reader: FlowReader | undefined;
-  #lost = 0;
   #interfaces = { at: 0, tunnel: -1, uplinks: new Set<number>() };
 
   constructor(o: NodeFlowsOptions) {
@@ -73,10 +72,7 @@ export class NodeFlows {
       stats: maps.eventStats,
       sink: (record) => this.#add(record),
       behind: () => this.observer.store.followersBehind(),
-      onLost: (n) => {
-        this.#lost += n;
-        this.observer.reportLost("PERF_EVENT_RING_BUFFER", n);
-      },
+      onLost: (n) => this.observer.reportLost("PERF_EVENT_RING_BUFFER", n),
       log: this.#o.log,
     });
     this.#reader.start();
@@ -126,7 +122,7 @@ export class NodeFlows {
     const m = this.#o.metrics;
     m.collector(
       "hypha_flows_processed_total",
-      "Flow events decoded into flows, by event type and verdict.",
+      "Flow events taken from the datapath, by event type and verdict.",
       "counter",
       () => [...this.#processed.values()].map((r): [Labels, number] => [r.labels, r.n]),
     );
@@ -136,7 +132,10 @@ export class NodeFlows {
         "follower read too slowly (subscriber).",
       "counter",
       () => [
-        [{ source: "ring_buffer" }, this.#lost],
+        [
+          { source: "ring_buffer" },
+          this.observer.store.stats().lostBefore.PERF_EVENT_RING_BUFFER ?? 0,
+        ],
         [{ source: "subscriber" }, this.observer.store.stats().subscriberDrops],
       ],
     );

@@ -183,7 +183,7 @@ export const configSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
   observability: z.strictObject({
-    /** Flows: the datapath's events decoded into the flow store, the API and `hypha observe`. */
+    /** Flows: the datapath's events kept in the flow store, the API and `hypha observe`. */
     enabled: z.boolean().default(true),
     monitor: z.strictObject({
       /** What the datapath reports (Cilium's monitor aggregation): off, none (every packet),

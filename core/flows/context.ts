@@ -1,15 +1,12 @@
 // The FlowContext of a node: indexes over its state tables (endpoints by address, services by
 // frontend, identity labels), kept current by subscriptions, so decoding a flow is a few map
 // lookups however many pods and services the cluster has.
-import { RESERVED_IDENTITIES } from "../bpf/generated/identities.ts";
+import { RESERVED_NAMES } from "./format.ts";
 import type { StateView } from "../state/mod.ts";
 import type { ServiceRef } from "./flow.ts";
 import type { FlowContext, InterfaceKind, KnownEndpoint, RuleInfo } from "./decode.ts";
 
 const PROTOCOL_NUMBERS: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
-const RESERVED_NAMES = new Map<number, string>(
-  Object.entries(RESERVED_IDENTITIES).map(([name, id]) => [id, name]),
-);
 
 export interface NodeFlowContextOptions {
   nodeName: string;

@@ -5,6 +5,7 @@
 // event's bytes (core/flows/event_log.ts); materialize() makes the Flow whenever it is read.
 // Pure: core/flows/context.ts builds the context from the agent's tables.
 import { dropReasonName } from "../bpf/generated/drop_reasons.ts";
+import { macText } from "../datapath/addr.ts";
 import { formatV6Groups } from "../ipam/mod.ts";
 import {
   FLOW_EVENT_TYPE,
@@ -96,8 +97,6 @@ const TCP_FLAG_BITS: Array<[keyof TcpFlags, number]> = [
   ["CWR", 0x80],
 ];
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /** The text of the address at `at` (four network-order words; IPv4 in the first). */
 function address(d: DataView, at: number, family: number): string {
   if (family !== 6) {
@@ -109,9 +108,7 @@ function address(d: DataView, at: number, family: number): string {
 }
 
 function mac(d: DataView, at: number): string {
-  return `${HEX[d.getUint8(at)]}:${HEX[d.getUint8(at + 1)]}:${HEX[d.getUint8(at + 2)]}:${
-    HEX[d.getUint8(at + 3)]
-  }:${HEX[d.getUint8(at + 4)]}:${HEX[d.getUint8(at + 5)]}`;
+  return macText(new Uint8Array(d.buffer, d.byteOffset + at, 6));
 }
 
 const TCP_FLAGS: TcpFlags[] = Array.from({ length: 256 }, (_, bits) => {

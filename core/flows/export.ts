@@ -7,7 +7,7 @@
 // the disk does not keep up, lines beyond the buffer bound are dropped and counted.
 import { dirname } from "node:path";
 import type { Flow } from "./flow.ts";
-import { flowRecord } from "./events.ts";
+import { jsonLine } from "./format.ts";
 import type { FlowPredicate } from "./filter.ts";
 
 export interface FlowExporterOptions {
@@ -87,7 +87,7 @@ export class FlowExporter {
     }
     let line: string;
     try {
-      line = JSON.stringify(flowRecord(flow)) + "\n";
+      line = jsonLine(flow) + "\n";
     } catch (err) {
       this.#fail(err, 1);
       return;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FlowExporter } from "./export.ts";
+import { FlowExporter, type FlowExporterOptions } from "./export.ts";
 import { compileFilters } from "./filter.ts";
 import { makeFlow } from "./_testing.ts";
 
@@ -13,13 +13,17 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** An exporter at `path` with room (1 MiB, one backup) unless `o` says otherwise. */
+const open = (path: string, o: Partial<FlowExporterOptions> = {}) =>
+  FlowExporter.open({ path, maxSizeBytes: 1 << 20, maxBackups: 1, ...o });
+
 const lines = async (path: string) =>
   (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
 
 Deno.test("FlowExporter appends one hubble-shaped JSON line per flow", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "sub", "flows.json");
-    const e = await FlowExporter.open({ path, maxSizeBytes: 1 << 20, maxBackups: 2 });
+    const e = await open(path, { maxBackups: 2 });
     const flow = makeFlow();
     e.add(flow);
     e.add(makeFlow({ verdict: "DROPPED" }));
@@ -32,7 +36,7 @@ Deno.test("FlowExporter appends one hubble-shaped JSON line per flow", async () 
     assert.deepEqual(JSON.parse(got[0]!), { flow, node_name: "node1", time: flow.time });
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
     // reopening appends
-    const again = await FlowExporter.open({ path, maxSizeBytes: 1 << 20, maxBackups: 2 });
+    const again = await open(path, { maxBackups: 2 });
     again.add(flow);
     await again.close();
     assert.equal((await lines(path)).length, 3);
@@ -74,12 +78,7 @@ Deno.test("FlowExporter with maxBackups 0 starts the file over", async () => {
 Deno.test("FlowExporter exports only what its filter lets through", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "drops.json");
-    const e = await FlowExporter.open({
-      path,
-      maxSizeBytes: 1 << 20,
-      maxBackups: 1,
-      filter: compileFilters({ allow: [{ verdict: ["DROPPED"] }] }),
-    });
+    const e = await open(path, { filter: compileFilters({ allow: [{ verdict: ["DROPPED"] }] }) });
     e.add(makeFlow());
     e.add(makeFlow({ verdict: "DROPPED" }));
     await e.close();
@@ -117,12 +116,7 @@ Deno.test("FlowExporter counts write errors instead of throwing, and recovers", 
 Deno.test("FlowExporter drops and counts flows beyond its buffer", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "flows.json");
-    const e = await FlowExporter.open({
-      path,
-      maxSizeBytes: 1 << 20,
-      maxBackups: 1,
-      maxBufferedBytes: 1,
-    });
+    const e = await open(path, { maxBufferedBytes: 1 });
     e.add(makeFlow());
     e.add(makeFlow());
     e.add(makeFlow());
@@ -135,12 +129,7 @@ Deno.test("FlowExporter drops and counts flows beyond its buffer", async () => {
 Deno.test("FlowExporter flushes on its own every flushIntervalMs", async () => {
   await withDir(async (dir) => {
     const path = join(dir, "flows.json");
-    const e = await FlowExporter.open({
-      path,
-      maxSizeBytes: 1 << 20,
-      maxBackups: 1,
-      flushIntervalMs: 20,
-    });
+    const e = await open(path, { flushIntervalMs: 20 });
     e.add(makeFlow());
     const deadline = Date.now() + 2000;
     while (e.stats().written === 0 && Date.now() < deadline) {

@@ -17,6 +17,7 @@
 import type { Cidr } from "../ipam/cidr.ts";
 import { parseCidrOrReason } from "../ipam/cidr.ts";
 import { type Ip, parseIpOrReason } from "../ipam/ip.ts";
+import { dnsLabelProblem } from "../policy/parse/names.ts";
 import {
   EVENT_TYPES,
   type EventTypeName,
@@ -253,7 +254,7 @@ const PROTOCOL_L4_KEYS: Readonly<Record<typeof PROTOCOLS[number], string[]>> = {
 };
 
 function checkNamespace(field: FlowFilterField, ns: string): void {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
+  if (dnsLabelProblem(ns)) {
     throw new FlowFilterError(
       FILTER_FLAGS[field],
       ns,

@@ -145,9 +145,9 @@ export function eventTypeName(f: Pick<Flow, "event_type" | "Type">): EventTypeNa
   if (f.Type === "L7") return "l7";
   if (f.Type === "SOCK") return "sock";
   switch (f.event_type.type) {
-    case 1:
+    case MONITOR_TYPE.drop:
       return "drop";
-    case 5:
+    case MONITOR_TYPE["policy-verdict"]:
       return "policy-verdict";
     default:
       return "trace";

@@ -65,7 +65,8 @@ const ICMPV6_TYPES: Readonly<Record<number, string>> = {
   137: "Redirect",
 };
 
-const RESERVED_NAMES: ReadonlyMap<number, string> = new Map(
+/** The names of reserved identities (host, world, ...), by number. */
+export const RESERVED_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(RESERVED_IDENTITIES).map(([name, id]) => [id as number, name]),
 );
 

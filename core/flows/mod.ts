@@ -1,7 +1,8 @@
 // core/flows: what happens to flows after the decoder — the store, filters with Hubble's
 // semantics, follow subscriptions, export, output formats, and the cluster view between nodes.
-// The agent makes a FlowObserver (observer.ts) and feeds it the flows a FlowReader (reader.ts)
-// decodes (decode.ts) with the node's state (context.ts); the API and CLI use the rest.
+// The agent makes a FlowObserver (observer.ts) and feeds it the records a FlowReader (reader.ts)
+// reads; its store keeps them (event_log.ts) and decodes them (decode.ts, with the node's state
+// from context.ts) when they are read. The API and CLI use the rest.
 export * from "./flow.ts";
 export {
   type FlowEvent,

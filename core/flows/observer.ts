@@ -1,7 +1,7 @@
 // The node's flow observability, composed from config: the store, the optional export file and
 // the peer listener, with the views the admin API serves (query, follow, cluster, stats). The
-// agent makes one, feeds it every decoded flow (`add`) and every loss before the store
-// (`reportLost`), and stops it on shutdown.
+// agent makes one, feeds it every datapath event (`addEvent`; `add` takes flows already made) and
+// every loss before the store (`reportLost`), and stops it on shutdown.
 import type { HyphaConfig } from "../config/schema.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import type { FlowDecoder } from "./decode.ts";

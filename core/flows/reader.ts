@@ -1,6 +1,6 @@
 // Reads the datapath's flow events (the hypha_events ring buffer) and hands each record to a
-// sink (the flow store, which keeps it and makes the Flow when it is read). Runs on the event loop: the wait for data is an epoll on a worker
-// thread, and each wake-up drains the ring buffer. Events the ring buffer could not take are
+// sink (the flow store, which keeps it and makes the Flow when it is read). Runs on the event
+// loop: the wait for data is an epoll on a worker thread, and each wake-up drains the ring buffer. Events the ring buffer could not take are
 // counted by the datapath (hypha_event_stats); the reader reports them as lost, never silently.
 import { setImmediate } from "node:timers";
 import { type BpfMap, RingBuffer } from "../bpf/mod.ts";
@@ -24,9 +24,9 @@ export interface FlowReaderOptions {
 }
 
 export interface FlowReaderStats {
-  /** Events taken by the sink. */
+  /** Events taken by the sink (the name predates keeping events undecoded). */
   decoded: number;
-  /** Records that could not be decoded (a datapath/agent version skew). */
+  /** Records the sink refused as malformed (a datapath/agent version skew). */
   malformed: number;
   /** From the datapath, summed over CPUs since the maps were created. */
   sent: number;
@@ -36,7 +36,7 @@ export interface FlowReaderStats {
   limited: number;
 }
 
-/** Records decoded between two yields to the event loop. */
+/** Records handed to the sink between two yields to the event loop. */
 export const READ_BATCH = 256;
 /** The pause after draining the ring buffer (ms): flows are at most this much later. */
 const PAUSE_MS = 100;

@@ -41,15 +41,15 @@ export function flowRoutes(backend: AdminBackend): Hono {
     );
 }
 
+/** Bytes of NDJSON gathered into one write of a follow stream. */
+const MAX_WRITE = 256 * 1024;
+
 /**
  * The subscription as an NDJSON body. Pull-based: the next event is taken only when the client
  * has read the previous one, so a slow client fills its own bounded queue (and loses flows,
  * told by lost-events lines) instead of memory here; a client that goes away cancels the body,
  * which ends the subscription.
  */
-/** Bytes of NDJSON gathered into one write of a follow stream. */
-const MAX_WRITE = 256 * 1024;
-
 function ndjson(sub: FlowSubscription): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({

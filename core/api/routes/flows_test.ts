@@ -14,8 +14,7 @@ function setup() {
   return { backend, app, add };
 }
 
-/** Reads NDJSON lines from a streamed body until `n` lines came. */
-/** Reads `n` lines, or up to the line `until` accepts. */
+/** Reads `n` NDJSON lines, or up to the line `until` accepts. */
 async function readLines(
   body: ReadableStream<Uint8Array>,
   n: number,
