@@ -1,10 +1,12 @@
 // A stand-in for the agent while testing the UI without a lab: a loopback server with the real
-// UI routes and a fake flow API (/v1/flows, `last`, `follow` and a subset of the filters) over a
+// UI routes and a fake flow API (/v1/flows, `last`, `follow` and the agent's filters) over a
 // fixed list of realistic flows. Flows pushed later go to open follow streams, as new datapath
 // events would.
 import { Hono } from "hono";
 import { errorBody } from "../../core/api/errors.ts";
-import { type Flow, type FlowEndpoint, type Verdict, VERDICTS } from "../../core/flows/flow.ts";
+import { compileFilters, FlowFilterError } from "../../core/flows/filter.ts";
+import type { Flow } from "../../core/flows/flow.ts";
+import { parseFlowQuery } from "../../core/flows/query.ts";
 import { uiRoutes } from "../../core/ui/mod.ts";
 
 export interface FakeFlows extends AsyncDisposable {
@@ -83,90 +85,12 @@ export function serveFakeFlows(initial: readonly Flow[]): FakeFlows {
   };
 }
 
-/** Hubble's semantics for the filters the UI tests use: repeated keys OR, different keys AND. */
+/** The agent's own filter parsing and matching (core/flows), so the fake answers as it does. */
 function parseFilters(q: URLSearchParams): { match: Filter } | { error: string; field: string } {
-  const checks: Filter[] = [];
-  const keys = new Set([...q.keys()].filter((k) => k !== "last" && k !== "follow"));
-  for (const key of keys) {
-    const values = q.getAll(key);
-    const any = (test: (v: string, f: Flow) => boolean): Filter => (f) =>
-      values.some((v) => test(v, f));
-    switch (key) {
-      case "namespace":
-        checks.push(any((v, f) => f.source.namespace === v || f.destination.namespace === v));
-        break;
-      case "pod":
-        checks.push(any((v, f) => podMatches(f.source, v) || podMatches(f.destination, v)));
-        break;
-      case "from-pod":
-        checks.push(any((v, f) => podMatches(f.source, v)));
-        break;
-      case "to-pod":
-        checks.push(any((v, f) => podMatches(f.destination, v)));
-        break;
-      case "verdict":
-        for (const v of values) {
-          if (!VERDICTS.includes(v as Verdict)) {
-            return {
-              error: `Unknown verdict "${v}": one of ${VERDICTS.join(", ")}`,
-              field: key,
-            };
-          }
-        }
-        checks.push(any((v, f) => f.verdict === v));
-        break;
-      case "from-ip":
-      case "to-ip":
-      case "ip": {
-        const nets: { base: number; bits: number }[] = [];
-        for (const v of values) {
-          const net = parseCidr(v);
-          if (!net) {
-            return { error: `Invalid ${key} "${v}": not an IPv4 address or CIDR`, field: key };
-          }
-          nets.push(net);
-        }
-        const side = (f: Flow) =>
-          key === "from-ip"
-            ? [f.IP?.source]
-            : key === "to-ip"
-            ? [f.IP?.destination]
-            : [f.IP?.source, f.IP?.destination];
-        checks.push((f) =>
-          nets.some((n) => side(f).some((ip) => ip !== undefined && inCidr(ip, n)))
-        );
-        break;
-      }
-      default:
-        return { error: `Unknown filter "${key}"`, field: key };
-    }
+  try {
+    return { match: compileFilters(parseFlowQuery(q).filters) };
+  } catch (err) {
+    if (err instanceof FlowFilterError) return { error: err.message, field: err.field };
+    throw err;
   }
-  return { match: (f) => checks.every((c) => c(f)) };
-}
-
-function podMatches(ep: FlowEndpoint, v: string): boolean {
-  if (!ep.pod_name) return false;
-  const [ns, prefix] = v.includes("/") ? v.split("/", 2) : [undefined, v];
-  return (ns === undefined || ep.namespace === ns) && ep.pod_name.startsWith(prefix ?? "");
-}
-
-function ipv4(s: string): number | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-function parseCidr(s: string): { base: number; bits: number } | undefined {
-  const [addr = "", len] = s.split("/");
-  const base = ipv4(addr);
-  const bits = len === undefined ? 32 : /^\d+$/.test(len) ? Number(len) : NaN;
-  if (base === undefined || !(bits >= 0 && bits <= 32)) return;
-  return { base, bits };
-}
-
-function inCidr(ip: string, net: { base: number; bits: number }): boolean {
-  const n = ipv4(ip);
-  if (n === undefined) return false;
-  const size = 2 ** (32 - net.bits);
-  return Math.floor(n / size) === Math.floor(net.base / size);
 }
