@@ -1,4 +1,5 @@
-// `deno task bench`: every benchmark, baseline and hypha side by side; JSON in bench/results/.
+// `deno task bench [NAME]...`: every benchmark (or the named ones), baseline and hypha side by
+// side; JSON in bench/results/.
 import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
 import { benchFlowDecode } from "./flows/decode_bench.ts";
 import { benchFlowOverhead } from "./flows/overhead_bench.ts";
@@ -15,28 +16,21 @@ import {
   benchPolicyDatapath,
   benchPolicyPropagation,
 } from "./policy/policy_bench.ts";
-import { printTable, writeReport } from "./lib/report.ts";
+import { runBenches } from "./lib/report.ts";
 
-const benches = [
-  () => benchMapOps(100_000),
-  benchAgentStart,
-  benchCni,
-  benchPodNetwork,
-  benchPolicyCompute,
-  benchPolicyDatapath,
-  benchPolicyPropagation,
-  benchLbMaglev,
-  benchLbService,
-  benchLbNodePort,
-  benchLbControlPlane,
-  benchFlowDecode,
-  benchFlowStore,
-  benchFlowOverhead,
-];
-for (const bench of benches) {
-  const result = await bench();
-  for (const report of Array.isArray(result) ? result : [result]) {
-    printTable(report);
-    console.log(`wrote ${await writeReport(report)}`);
-  }
-}
+await runBenches({
+  "map-ops": () => benchMapOps(100_000),
+  "agent-start": benchAgentStart,
+  cni: benchCni,
+  "pod-network": benchPodNetwork,
+  "policy-compute": benchPolicyCompute,
+  "policy-datapath": benchPolicyDatapath,
+  "policy-propagation": benchPolicyPropagation,
+  "lb-maglev": benchLbMaglev,
+  "lb-service": benchLbService,
+  "lb-nodeport": benchLbNodePort,
+  "lb-control": benchLbControlPlane,
+  "flows-decode": benchFlowDecode,
+  "flows-store": benchFlowStore,
+  "flows-overhead": benchFlowOverhead,
+});

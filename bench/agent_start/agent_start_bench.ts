@@ -2,10 +2,9 @@
 // restart performs (goal: 0). Baseline: the bare process start of the same Deno runtime
 // (`deno run` of an empty module in the same namespace), so the ratio shows hypha's own cost.
 import { Lab } from "../../tests/lab/mod.ts";
-import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
+import { median, newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
 
 const RUNS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchAgentStart(): Promise<Report> {
   await using lab = await Lab.create({ nodes: 1 });

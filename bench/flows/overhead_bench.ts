@@ -8,13 +8,12 @@ import YAML from "yaml";
 import { Lab } from "../../tests/lab/lab.ts";
 import { iperfClient, iperfServe } from "../../tests/lab/iperf.ts";
 import { rrClient, rrServe } from "../../tests/lab/rr.ts";
-import { newReport, type Report, row } from "../lib/report.ts";
+import { median, newReport, type Report, row } from "../lib/report.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const RATES = (Deno.env.get("BENCH_FLOW_RATES") ?? "25000,50000,100000,200000,400000")
   .split(",").map(Number);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function setLevel(lab: Lab, level: string): Promise<void> {
   for (const n of lab.nodes.values()) {

@@ -12,7 +12,7 @@
 // parse of the same documents is shown in process for comparison).
 import { ApiClient } from "../../core/api/client.ts";
 import { Lab } from "../../tests/lab/lab.ts";
-import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
+import { median, newReport, type Report, row } from "../lib/report.ts";
 import { BASELINE_POD_CIDR, baselineNode, installKubeProxy } from "./baseline_node.ts";
 import type { BaselineService } from "./baseline_service.ts";
 import { agentRss, serviceDocuments, waitProgrammed, writeServices } from "./hypha_services.ts";
@@ -28,7 +28,6 @@ const CHANGES = Number(env("BENCH_LB_CP_CHANGES", "2"));
 /** Cilium's published time to reconcile 50,000 services into its LB maps (not measured here). */
 const CILIUM_50K_MS = 700;
 const MIB = 1024 * 1024;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface AgentRun {
   services: number;
@@ -269,11 +268,4 @@ function agentReport(a: Awaited<ReturnType<typeof agentRuns>>): Report {
       "(published, not measured here)",
   );
   return r;
-}
-
-if (import.meta.main) {
-  for (const report of await benchLbControlPlane()) {
-    printTable(report);
-    console.log(`wrote ${await writeReport(report)}`);
-  }
 }

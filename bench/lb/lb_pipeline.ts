@@ -14,6 +14,7 @@ import { run } from "../../tests/lab/netns.ts";
 import { LbDatapath } from "../../plugins/lb/datapath.ts";
 import { computeFrontends } from "../../plugins/lb/frontends.ts";
 import { LbWriter } from "../../plugins/lb/writer.ts";
+import { baselineServices } from "./baseline_node.ts";
 import type { BaselineService } from "./baseline_service.ts";
 import { serviceDocuments, serviceManifests, serviceManifestsYaml } from "./hypha_services.ts";
 
@@ -46,17 +47,7 @@ export function controlPlaneServices(count: number, port = 7100): BaselineServic
     ip: `10.${128 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
     port,
   }));
-  return Array.from({ length: count }, (_, i) => {
-    const k = i + 1;
-    return {
-      name: `svc-${i}`,
-      namespace: "default",
-      clusterIP: `10.${96 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`,
-      port: 80,
-      protocol: "TCP" as const,
-      endpoints: [backends[i]!, backends[i + 1]!],
-    };
-  });
+  return baselineServices(count, backends);
 }
 
 /** A PluginDatapath whose pins live under `bpffs`; nothing is attached (setHook is a no-op). */

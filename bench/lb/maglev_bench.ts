@@ -5,7 +5,7 @@
 // and random selection (every flow re-picks).
 import { prng } from "../policy/fixtures.ts";
 import { MAGLEV_DEFAULT_M, maglevTable } from "../../plugins/lb/maglev.ts";
-import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
+import { newReport, type Report, row } from "../lib/report.ts";
 
 const SEED = "bench-cluster";
 const WARMUP = 10;
@@ -142,11 +142,4 @@ export function benchMaglevDisruption(): Report {
 /** Every Maglev report; for bench/main.ts. */
 export function run(): Promise<Report[]> {
   return Promise.resolve([benchMaglevBuild(), benchMaglevDisruption()]);
-}
-
-if (import.meta.main) {
-  for (const report of await run()) {
-    printTable(report);
-    console.log(`wrote ${await writeReport(report)}`);
-  }
 }

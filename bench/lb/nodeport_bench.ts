@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { ApiClient } from "../../core/api/client.ts";
 import { Lab } from "../../tests/lab/lab.ts";
 import { rrClient, rrName, type RrResult, rrServe, type RrServer } from "../../tests/lab/rr.ts";
-import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
+import { median, newReport, type Report, row } from "../lib/report.ts";
 import {
   BASELINE_POD_CIDR,
   baselineNode,
@@ -39,7 +39,6 @@ const ROUNDS = Number(env("BENCH_ROUNDS", "3"));
 const OTHER_COUNT = Number(env("BENCH_NODEPORT_OTHER_COUNT", "400"));
 const PORT = 7100;
 const NODE_PORTS = { same: 30001, other: 30002 } as const;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const push = <K>(m: Map<K, number[]>, k: K, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
 
 type Where = keyof typeof NODE_PORTS;
@@ -277,11 +276,4 @@ function reports(
     make("lb_nodeport_xdp", "iptables", "hypha XDP"),
     make("lb_nodeport_xdp_vs_tc", "hypha tc", "hypha XDP"),
   ];
-}
-
-if (import.meta.main) {
-  for (const report of await benchLbNodePort()) {
-    printTable(report);
-    console.log(`wrote ${await writeReport(report)}`);
-  }
 }

@@ -20,7 +20,7 @@ import {
   type RrServer,
   rrWhoami,
 } from "../../tests/lab/rr.ts";
-import { newReport, printTable, type Report, row, writeReport } from "../lib/report.ts";
+import { median, newReport, type Report, row } from "../lib/report.ts";
 import type { BaselinePod } from "../pod_network/baseline_pods.ts";
 import {
   BASELINE_POD_CIDR,
@@ -37,7 +37,6 @@ const SECONDS = Number(env("BENCH_SECONDS", "3"));
 const ROUNDS = Number(env("BENCH_ROUNDS", "3"));
 const COUNTS = env("BENCH_LB_SERVICES", "1,1000,10000").split(",").map(Number);
 const PORT = 7100;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 type Design = "hypha" | "iptables (middle)" | "iptables (last)" | "nftables";
 const DESIGNS: Design[] = ["hypha", "iptables (middle)", "iptables (last)", "nftables"];
@@ -300,11 +299,4 @@ function reports(samples: Samples, installNotes: string[], failures: string[]): 
   }
   scale.notes.push(...common);
   return [ipt, nft, scale];
-}
-
-if (import.meta.main) {
-  for (const report of await benchLbService()) {
-    printTable(report);
-    console.log(`wrote ${await writeReport(report)}`);
-  }
 }

@@ -74,3 +74,31 @@ export function newReport(benchmark: string, baselineName: string): Report {
     notes: [],
   };
 }
+
+/** The median of a sample (the upper one of an even count). */
+export function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
+export type Bench = () => Report | Report[] | Promise<Report | Report[]>;
+
+/**
+ * Runs the benchmarks named in `names` (all of them when none), printing each report and
+ * writing its JSON; an unknown name exits with status 2 before anything runs.
+ */
+export async function runBenches(benches: Record<string, Bench>, names = Deno.args) {
+  const unknown = names.filter((a) => !(a in benches));
+  if (unknown.length) {
+    console.error(
+      `Unknown benchmark ${unknown.join(", ")}: use ${Object.keys(benches).join(", ")}`,
+    );
+    Deno.exit(2);
+  }
+  for (const name of names.length ? names : Object.keys(benches)) {
+    const result = await benches[name]!();
+    for (const report of Array.isArray(result) ? result : [result]) {
+      printTable(report);
+      console.log(`wrote ${await writeReport(report)}`);
+    }
+  }
+}

@@ -6,13 +6,12 @@
 import { Lab } from "../../tests/lab/lab.ts";
 import { iperfClient, iperfServe } from "../../tests/lab/iperf.ts";
 import { rrClient, rrServe } from "../../tests/lab/rr.ts";
-import { newReport, type Report, row } from "../lib/report.ts";
+import { median, newReport, type Report, row } from "../lib/report.ts";
 import { baselinePod, baselineUnderlay } from "./baseline_pods.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 const PORT = 7100;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Endpoint {
   ns: string;
