@@ -5,6 +5,7 @@
 // socket to see when they are programmed. The manifest directory is the bulk path: the store
 // re-reads the whole directory on a change (parse, validation, allocation), then the plugin
 // computes and writes.
+import type { BalancerStatus } from "../../plugins/lb/balancer.ts";
 import { join } from "node:path";
 import { ApiClient } from "../../core/api/client.ts";
 import type { BaselineService } from "./baseline_service.ts";
@@ -63,22 +64,8 @@ export function serviceManifestsYaml(services: readonly BaselineService[]): stri
   return serviceDocuments(services).map((d) => JSON.stringify(d)).join("\n---\n") + "\n";
 }
 
-/** The plugin status fields the benchmarks read (GET /v1/plugins/lb/status). */
-export interface LbStatus {
-  ready: boolean;
-  frontends: number;
-  backends: number;
-  lastApply: {
-    ms: number;
-    at: string;
-    frontends: { added: number; updated: number; removed: number; unchanged: number };
-    slots: { added: number; updated: number; removed: number; unchanged: number };
-    backends: { added: number; updated: number; removed: number; unchanged: number };
-  } | null;
-  problems: Array<{ object: string; path: string; message: string }>;
-  /** What the plugin attached (XDP: "eth0: attached" per device). */
-  attach: { hooks: number; xdp: string[] } | null;
-}
+/** The plugin's status as GET /v1/plugins/lb/status answers it. */
+export type LbStatus = BalancerStatus;
 
 export async function lbStatus(socket: string): Promise<LbStatus> {
   using client = new ApiClient({ socket });

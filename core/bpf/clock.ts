@@ -1,6 +1,7 @@
 // The kernel clock BPF programs stamp events and expiries with (bpf_ktime_get_boot_ns():
 // CLOCK_BOOTTIME, which keeps counting through suspend), and its offset to the wall clock.
-import { lib } from "./_libbpf.ts";
+import { errno, lib } from "./_libbpf.ts";
+import { bpfError } from "./errors.ts";
 
 const CLOCK_REALTIME = 0;
 const CLOCK_BOOTTIME = 7;
@@ -9,7 +10,7 @@ const timespecBytes = new Uint8Array(timespec.buffer);
 
 function clockNs(clock: number): bigint {
   if (lib().libc.clock_gettime(clock, timespecBytes) !== 0) {
-    throw new Error(`clock_gettime(${clock}) failed`);
+    throw bpfError(`clock_gettime(${clock})`, -errno());
   }
   return timespec[0]! * 1_000_000_000n + timespec[1]!;
 }

@@ -70,6 +70,7 @@ export class CachedMap<K, V> {
     try {
       this.#target.updateBatch(writes.map(([k, v]) => [k, v]));
     } catch (err) {
+      // Partial batches are possible: re-read so the mirror tells the truth.
       this.#reload();
       result.errors.push({ key: "(batch update)", message: String(err) });
       return result;
@@ -96,73 +97,17 @@ export class CachedMap<K, V> {
     return result;
   }
 
-  /** Deletes the keys the kernel has (a part of the map). Returns how many went. */
-  remove(keys: Iterable<K>): ReconcileResult {
-    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
-    const gone: K[] = [];
-    for (const k of keys) if (this.#mirror.has(this.#keyId(k))) gone.push(k);
-    if (!gone.length) return result;
-    try {
-      this.#target.deleteBatch(gone);
-    } catch (err) {
-      this.#reload();
-      result.errors.push({ key: "(batch delete)", message: String(err) });
-      return result;
-    }
-    for (const k of gone) this.#mirror.delete(this.#keyId(k));
-    result.removed = gone.length;
-    return result;
-  }
-
   /**
    * Writes the entries of `desired` that differ from the kernel. With `prune`, also deletes
    * what `desired` lacks; without, leaves it (a first phase of a make-before-break update).
    */
   apply(desired: Iterable<[K, V]>, opts: { prune: boolean }): ReconcileResult {
-    const result: ReconcileResult = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: [] };
-    const writes: Array<[K, V]> = [];
-    const wanted = new Map<string, [K, V, string]>();
-    for (const [k, v] of desired) {
-      const id = this.#keyId(k);
-      const vid = this.#valueId(v);
-      wanted.set(id, [k, v, vid]);
-      const cur = this.#mirror.get(id);
-      if (cur && cur[2] === vid) {
-        result.unchanged++;
-        continue;
-      }
-      writes.push([k, v]);
-      cur ? result.updated++ : result.added++;
-    }
-    if (writes.length) {
-      try {
-        this.#target.updateBatch(writes);
-      } catch (err) {
-        // Partial batches are possible: re-read so the mirror tells the truth.
-        this.#reload();
-        result.errors.push({ key: "(batch update)", message: String(err) });
-        return result;
-      }
-      for (const [k] of writes) {
-        const id = this.#keyId(k);
-        this.#mirror.set(id, wanted.get(id)!);
-      }
-    }
-    if (opts.prune) {
-      const stale: K[] = [];
-      for (const [id, [k]] of this.#mirror) if (!wanted.has(id)) stale.push(k);
-      if (stale.length) {
-        try {
-          this.#target.deleteBatch(stale);
-        } catch (err) {
-          this.#reload();
-          result.errors.push({ key: "(batch delete)", message: String(err) });
-          return result;
-        }
-        for (const k of stale) this.#mirror.delete(this.#keyId(k));
-        result.removed += stale.length;
-      }
-    }
+    const seen = new Set<string>();
+    const result = this.write(desired, seen);
+    if (!opts.prune || result.errors.length) return result;
+    const gone = this.prune(seen);
+    result.removed += gone.removed;
+    result.errors.push(...gone.errors);
     return result;
   }
 

@@ -29,13 +29,16 @@ import {
   fingerprint,
   type FrontendRows,
   frontendRows,
+  IPPROTO,
   netPort,
   type RowContext,
 } from "./rows.ts";
 
-export { IPPROTO, netPort } from "./rows.ts";
+export { netPort } from "./rows.ts";
 
-const PROTO_NAMES: Record<number, string> = { 6: "TCP", 17: "UDP", 132: "SCTP" };
+const PROTO_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(IPPROTO).map(([name, n]) => [n, name]),
+);
 /** BPF_F_INNER_MAP: inner maps of any size fit the outer map. */
 const BPF_F_INNER_MAP = 1 << 12;
 const BPF_MAP_TYPE_ARRAY = 2;
@@ -292,10 +295,10 @@ export class LbWriter {
     const frontends = kernel.frontends.size > 0
       ? kernel.frontends.apply(all.map((r) => r.frontend), { prune: true })
       : put(kernel.frontends, m.frontends, all.map((r) => r.frontend), new Set());
-    // break (nothing to delete in a map that was empty)
-    const slotsGone = kernel.slots.size ? kernel.slots.prune(seen.slots) : none();
-    const rangesGone = kernel.sourceRanges.size ? kernel.sourceRanges.prune(seen.ranges) : none();
-    const backendsGone = kernel.backends.size ? kernel.backends.prune(seen.backends) : none();
+    // break (a map that was empty has an empty mirror: nothing to prune)
+    const slotsGone = kernel.slots.prune(seen.slots);
+    const rangesGone = kernel.sourceRanges.prune(seen.ranges);
+    const backendsGone = kernel.backends.prune(seen.backends);
     const wanted = new Set(all.filter((r) => r.maglev).map((r) => r.id));
     maglev.removed += this.#dropMaglev([...this.#maglev.keys()].filter((id) => !wanted.has(id)));
     const errors = [frontends, slots, slotsGone, backends, backendsGone, ranges, rangesGone]
@@ -333,13 +336,7 @@ export class LbWriter {
       refs.delete(id);
       orphans.push(id);
     }
-    const result = () => none();
-    const r = {
-      frontends: result(),
-      slots: result(),
-      backends: result(),
-      sourceRanges: result(),
-    };
+    const r = { frontends: none(), slots: none(), backends: none(), sourceRanges: none() };
     // make: backends, slots and ranges that differ from what was written
     const backendWrites: Array<[number, LbBackend]> = [];
     for (const { rows } of changed) {
