@@ -5,6 +5,7 @@
 // lose events: UDP between two pods at level none (an event per packet per hook) at rising
 // packet rates, counting what the datapath queued and what it could not.
 import YAML from "yaml";
+import { ApiClient } from "../../core/api/client.ts";
 import { Lab } from "../../tests/lab/lab.ts";
 import { iperfClient, iperfServe } from "../../tests/lab/iperf.ts";
 import { rrClient, rrServe } from "../../tests/lab/rr.ts";
@@ -28,19 +29,15 @@ async function setLevel(lab: Lab, level: string): Promise<void> {
 }
 
 async function datapathStats(lab: Lab, node: string) {
-  const n = lab.node(node);
-  const r = await lab.exec(node, [
-    "curl",
-    "-sf",
-    "--unix-socket",
-    n.socket,
-    "http://hypha/v1/flows/stats",
-  ]);
-  const s = JSON.parse(r.stdout);
+  using api = new ApiClient({ socket: lab.node(node).socket });
+  const s = await api.json<{ seen: number; datapath: { sent: number; lost: number } }>(
+    "GET",
+    "/v1/flows/stats",
+  );
   return {
-    sent: s.datapath.sent as number,
-    lost: s.datapath.lost as number,
-    decoded: s.seen as number,
+    sent: s.datapath.sent,
+    lost: s.datapath.lost,
+    decoded: s.seen,
   };
 }
 

@@ -29,7 +29,7 @@
 #include "parse.h"
 
 #ifndef HYPHA_EVENTS_SIZE
-#define HYPHA_EVENTS_SIZE (4 << 20) /* bytes: ~32k events */
+#define HYPHA_EVENTS_SIZE (4 << 20) /* bytes: ~30k events (136 with the record header) */
 #endif
 
 enum monitor_level {

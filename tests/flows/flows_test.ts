@@ -4,6 +4,7 @@
 // promtool).
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { ApiClient } from "../../core/api/client.ts";
 import type { Flow } from "../../core/flows/flow.ts";
 import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
@@ -182,16 +183,12 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
     "a follower that stops reading loses flows alone, and is removed when gone",
     async () => {
       const n1 = lab.node("n1");
-      const stats = async () =>
-        JSON.parse(
-          (await lab.exec("n1", [
-            "curl",
-            "-sf",
-            "--unix-socket",
-            n1.socket,
-            "http://hypha/v1/flows/stats",
-          ])).stdout,
-        ) as { subscribers: Array<{ id: number; lost: number; queued: number }> };
+      using api = new ApiClient({ socket: n1.socket });
+      const stats = () =>
+        api.json<{ subscribers: Array<{ id: number; lost: number; queued: number }> }>(
+          "GET",
+          "/v1/flows/stats",
+        );
       // a reader that asks to follow, then never reads a byte
       const stuck = await Deno.connect({ transport: "unix", path: n1.socket });
       await stuck.write(
@@ -274,14 +271,8 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
   });
 
   await t.step("metrics follow Prometheus conventions (promtool) and count flows", async () => {
-    const n2 = lab.node("n2");
-    const text = (await lab.exec("n2", [
-      "curl",
-      "-sf",
-      "--unix-socket",
-      n2.socket,
-      "http://hypha/metrics",
-    ])).stdout;
+    using api = new ApiClient({ socket: lab.node("n2").socket });
+    const text = await api.text("/metrics");
     const p = new Deno.Command("promtool", {
       args: ["check", "metrics"],
       stdin: "piped",

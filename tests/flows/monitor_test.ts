@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import YAML from "yaml";
-import type { Flow } from "../../core/flows/flow.ts";
+import { ApiClient } from "../../core/api/client.ts";
+import { type Flow, MONITOR_TYPE } from "../../core/flows/flow.ts";
 import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
 import { waitFor } from "../lab/wait.ts";
@@ -36,7 +37,7 @@ Deno.test("flows: monitor levels aggregate a connection's packets into fewer eve
     const out = await lab.hypha("n1", ["observe", "-o", "json", "--last", "5000"]);
     const flows = out.stdout.split("\n").filter((l) => l.trim())
       .map((l) => JSON.parse(l).flow as Flow)
-      .filter((f) => f.l4 && "TCP" in f.l4 && f.event_type.type === 4);
+      .filter((f) => f.l4 && "TCP" in f.l4 && f.event_type.type === MONITOR_TYPE.trace);
     // the newest connection: its client port is the one of the last flow from the client
     const last = flows.findLast((f) => f.IP?.source === client.ip);
     if (!last) return [];
@@ -105,13 +106,8 @@ spec: {podSelector: {matchLabels: {app: server}}, policyTypes: [Ingress]}
     const drops =
       (await lab.hypha("n1", ["observe", "--type", "drop", "-o", "json", "--last", "1000"]))
         .stdout.split("\n").filter((l) => l.trim()).length;
-    const metrics = (await lab.exec("n1", [
-      "curl",
-      "-sf",
-      "--unix-socket",
-      node.socket,
-      "http://hypha/metrics",
-    ])).stdout;
+    using api = new ApiClient({ socket: node.socket });
+    const metrics = await api.text("/metrics");
     const limited = Number(metrics.match(/^hypha_flow_drop_events_limited_total (\d+)/m)?.[1]);
     const dropped = Number(
       metrics.match(/^hypha_drop_packets_total\{reason="POLICY_DENIED",direction="\w+"\} (\d+)/m)
