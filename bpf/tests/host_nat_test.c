@@ -45,6 +45,21 @@ static __always_inline struct nat_entry *nat_get(__u32 src, __u32 dst, __u16 spo
 	return bpf_map_lookup_elem(&hypha_snat, &k);
 }
 
+/* Writes a translation: the flow src:sport -> dst:dport seen in direction `dir` becomes
+ * to_addr:to_port until `expires`. */
+static __always_inline void nat_put(__u32 src, __u32 dst, __u16 sport, __u16 dport, __u8 proto,
+				    __u8 dir, __u32 to_addr, __u16 to_port, __u64 expires)
+{
+	struct ct_key k = { .proto = proto, .family = 4, .dir = dir };
+	k.saddr[0] = bpf_htonl(src);
+	k.daddr[0] = bpf_htonl(dst);
+	k.sport = bpf_htons(sport);
+	k.dport = bpf_htons(dport);
+	struct nat_entry e = { .to_port = bpf_htons(to_port), .expires = expires };
+	e.to_addr[0] = bpf_htonl(to_addr);
+	bpf_map_update_elem(&hypha_snat, &k, &e, BPF_ANY);
+}
+
 /* --- A pod's connection to the world leaves with the node's address and a NAT port. --- */
 PKTGEN(masquerade_to_world)
 {
@@ -144,14 +159,8 @@ PKTGEN(reverse_nat_delivers)
 SETUP(reverse_nat_delivers)
 {
 	pod_and_cluster();
-	struct ct_key k = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_INGRESS };
-	k.saddr[0] = bpf_htonl(WORLD_IP);
-	k.daddr[0] = bpf_htonl(NODE_IP);
-	k.sport = bpf_htons(80);
-	k.dport = bpf_htons(61005);
-	struct nat_entry e = { .to_port = bpf_htons(40000), .expires = MOCK_NOW };
-	e.to_addr[0] = bpf_htonl(POD_IP);
-	bpf_map_update_elem(&hypha_snat, &k, &e, BPF_ANY);
+	nat_put(WORLD_IP, NODE_IP, 80, 61005, IPPROTO_TCP, CT_INGRESS, POD_IP, 40000,
+		MOCK_NOW);
 	return test_tail_call(ctx, 0);
 }
 
@@ -233,14 +242,8 @@ SETUP(masquerade_port_in_use)
 {
 	pod_and_cluster();
 	/* another pod's flow to the same server already holds port 61000 */
-	struct ct_key k = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_INGRESS };
-	k.saddr[0] = bpf_htonl(WORLD_IP);
-	k.daddr[0] = bpf_htonl(NODE_IP);
-	k.sport = bpf_htons(80);
-	k.dport = bpf_htons(61000);
-	struct nat_entry e = { .to_port = bpf_htons(61000), .expires = MOCK_NOW };
-	e.to_addr[0] = bpf_htonl(0x0a000111);
-	bpf_map_update_elem(&hypha_snat, &k, &e, BPF_ANY);
+	nat_put(WORLD_IP, NODE_IP, 80, 61000, IPPROTO_TCP, CT_INGRESS, 0x0a000111, 61000,
+		MOCK_NOW);
 	return test_tail_call(ctx, 1);
 }
 
@@ -293,22 +296,10 @@ PKTGEN(masquerade_takes_expired_port)
 SETUP(masquerade_takes_expired_port)
 {
 	pod_and_cluster();
-	struct ct_key k = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_INGRESS };
-	k.saddr[0] = bpf_htonl(WORLD_IP);
-	k.daddr[0] = bpf_htonl(NODE_IP);
-	k.sport = bpf_htons(80);
-	k.dport = bpf_htons(61000);
-	struct nat_entry e = { .to_port = bpf_htons(41000), .expires = MOCK_NOW - 1 };
-	e.to_addr[0] = bpf_htonl(0x0a000111);
-	bpf_map_update_elem(&hypha_snat, &k, &e, BPF_ANY);
-	struct ct_key out = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_EGRESS };
-	out.saddr[0] = bpf_htonl(0x0a000111);
-	out.daddr[0] = bpf_htonl(WORLD_IP);
-	out.sport = bpf_htons(41000);
-	out.dport = bpf_htons(80);
-	struct nat_entry o = { .to_port = bpf_htons(61000), .expires = MOCK_NOW - 1 };
-	o.to_addr[0] = bpf_htonl(NODE_IP);
-	bpf_map_update_elem(&hypha_snat, &out, &o, BPF_ANY);
+	nat_put(WORLD_IP, NODE_IP, 80, 61000, IPPROTO_TCP, CT_INGRESS, 0x0a000111, 41000,
+		MOCK_NOW - 1);
+	nat_put(0x0a000111, WORLD_IP, 41000, 80, IPPROTO_TCP, CT_EGRESS, NODE_IP, 61000,
+		MOCK_NOW - 1);
 	return test_tail_call(ctx, 1);
 }
 
@@ -334,14 +325,8 @@ PKTGEN(masquerade_fin_shortens)
 SETUP(masquerade_fin_shortens)
 {
 	pod_and_cluster();
-	struct ct_key out = { .proto = IPPROTO_TCP, .family = 4, .dir = CT_EGRESS };
-	out.saddr[0] = bpf_htonl(POD_IP);
-	out.daddr[0] = bpf_htonl(WORLD_IP);
-	out.sport = bpf_htons(40000);
-	out.dport = bpf_htons(80);
-	struct nat_entry o = { .to_port = bpf_htons(61005), .expires = MOCK_NOW + 21600 * NS_PER_SEC };
-	o.to_addr[0] = bpf_htonl(NODE_IP);
-	bpf_map_update_elem(&hypha_snat, &out, &o, BPF_ANY);
+	nat_put(POD_IP, WORLD_IP, 40000, 80, IPPROTO_TCP, CT_EGRESS, NODE_IP, 61005,
+		MOCK_NOW + 21600 * NS_PER_SEC);
 	return test_tail_call(ctx, 1);
 }
 
