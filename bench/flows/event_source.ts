@@ -7,11 +7,11 @@ import { MAPS, MONITOR_LEVEL, type NodeConfig } from "../../core/bpf/generated/h
 import { createState, type State } from "../../core/state/mod.ts";
 
 const OBJECT = join(import.meta.dirname!, "../../bpf/build/bench/flow_events.o");
-export const CLIENT_IP = "10.244.0.10";
-export const SERVER_IP = "10.244.1.20";
+const CLIENT_IP = "10.244.0.10";
+const SERVER_IP = "10.244.1.20";
 
 /** Ethernet + IPv4 + TCP SYN from CLIENT_IP:`sport` to SERVER_IP:80. */
-export function tcpSyn(sport: number): Uint8Array<ArrayBuffer> {
+function tcpSyn(sport: number): Uint8Array<ArrayBuffer> {
   const p = new Uint8Array(14 + 20 + 20);
   const d = new DataView(p.buffer);
   p.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);

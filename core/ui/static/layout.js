@@ -30,7 +30,7 @@ const MARGIN = 24;
 const BOX_W = NODE_W + 2 * BOX_PAD;
 
 /** The group label of endpoints outside namespaces. */
-export const OUTSIDE_LABEL = "outside namespaces";
+const OUTSIDE_LABEL = "outside namespaces";
 
 /**
  * @param {Graph} graph

@@ -62,7 +62,7 @@ const NAMESPACE_LABEL = "io.kubernetes.pod.namespace";
  * @param {string} key
  * @returns {string | undefined}
  */
-export function labelValue(labels, key) {
+function labelValue(labels, key) {
   for (const label of labels ?? []) {
     const colon = label.indexOf(":");
     const rest = colon >= 0 ? label.slice(colon + 1) : label;
@@ -146,14 +146,16 @@ export function verdictClass(verdict) {
 }
 
 /**
- * Destination port and protocol ("80/TCP", "53/UDP", "ICMPv4 8/0"), "" without L4.
+ * Destination port and protocol ("80/TCP", "53/UDP", "ICMPv4 8/0"), "" without L4; with
+ * `field` "source_port", the sender's port (a reply's server).
  * @param {Flow} flow
+ * @param {"destination_port" | "source_port"} [field]
  */
-export function portProto(flow) {
+export function portProto(flow, field = "destination_port") {
   const l4 = /** @type {Record<string, Record<string, number> | undefined>} */ (flow.l4 ?? {});
   for (const proto of ["TCP", "UDP", "SCTP"]) {
     const p = l4[proto];
-    if (p) return `${p.destination_port}/${proto}`;
+    if (p) return `${p[field]}/${proto}`;
   }
   for (const proto of ["ICMPv4", "ICMPv6"]) {
     const p = l4[proto];
@@ -259,11 +261,8 @@ export function buildGraph(flows) {
   for (const f of flows) {
     let src = workloadOf(f.source, f.IP?.source);
     let dst = workloadOf(f.destination, f.IP?.destination);
-    let port = portProto(f);
-    if (f.is_reply) {
-      [src, dst] = [dst, src];
-      port = replyPort(f);
-    }
+    const port = portProto(f, f.is_reply ? "source_port" : "destination_port");
+    if (f.is_reply) [src, dst] = [dst, src];
     node(src, f.verdict);
     const to = node(dst, f.verdict);
     if (port && !to.ports.includes(port)) to.ports.push(port);
@@ -308,16 +307,6 @@ export function buildGraph(flows) {
   return { groups, edges: [...edges.values()].sort((a, b) => a.key.localeCompare(b.key)) };
 }
 
-/** @param {Flow} flow the port of a reply's sender, the server */
-function replyPort(flow) {
-  const l4 = /** @type {Record<string, Record<string, number> | undefined>} */ (flow.l4 ?? {});
-  for (const proto of ["TCP", "UDP", "SCTP"]) {
-    const p = l4[proto];
-    if (p) return `${p.source_port}/${proto}`;
-  }
-  return portProto(flow);
-}
-
 /** @param {string} a @param {string} b */
 function comparePorts(a, b) {
   return (parseInt(a) || 0) - (parseInt(b) || 0) || a.localeCompare(b);
@@ -352,7 +341,7 @@ export function filterParams(form) {
 }
 
 /** Filter keys with their own input; every other query parameter goes to the free text. */
-export const FORM_KEYS = /** @type {const} */ (["namespace", "pod", "verdict"]);
+const FORM_KEYS = /** @type {const} */ (["namespace", "pod", "verdict"]);
 
 /**
  * The filter bar's fields from a query string (the page's own URL, so a filtered view is a link).

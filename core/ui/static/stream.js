@@ -17,7 +17,7 @@
  */
 
 /** An error answer of the API, kept apart from network errors (which are retried). */
-export class ApiRejected extends Error {
+class ApiRejected extends Error {
   /** @param {string} message @param {number} status @param {string} [field] */
   constructor(message, status, field) {
     super(message);

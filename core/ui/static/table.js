@@ -7,7 +7,7 @@ import { endpointLabel, portProto, verdictClass } from "./model.js";
 /** @typedef {import("./model.js").Flow} Flow */
 
 /** Rows a render keeps in the DOM: the page's list holds more, the table shows the newest. */
-export const TABLE_ROWS = 500;
+const TABLE_ROWS = 500;
 
 export class FlowTable {
   /** @type {Set<string>} uuids whose JSON is shown */
