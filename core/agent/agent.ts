@@ -1,6 +1,7 @@
 // The node agent: start (probe, load/adopt the datapath, start plugins, serve the API, ready),
 // graceful stop (the datapath stays attached and pinned) and everything the admin API shows.
 import type { Hono } from "hono";
+import { readTokenFile, TokenFileError } from "../api/token.ts";
 import {
   type ApiServer,
   type AttachmentRow,
@@ -50,6 +51,7 @@ import { Networking } from "./networking.ts";
 import { validatePolicyText } from "./policy_api.ts";
 import { validateServiceText } from "./service_api.ts";
 import { serviceOptions } from "../service/options.ts";
+import { parseHostPort } from "../config/host_port.ts";
 
 export interface AgentOptions {
   node?: string;
@@ -485,25 +487,11 @@ async function tcpListener(
   if (!tcp.enabled) return {};
   let token: string;
   try {
-    token = (await Deno.readTextFile(tcp.tokenFile)).trim();
+    token = await readTokenFile(tcp.tokenFile);
   } catch (err) {
-    throw new ConfigError([{
-      path: "api.tcp.tokenFile",
-      message: `cannot read "${tcp.tokenFile}": ${(err as Error).message}`,
-    }]);
+    if (!(err instanceof TokenFileError)) throw err;
+    throw new ConfigError([{ path: "api.tcp.tokenFile", message: err.message }]);
   }
-  if (token.length < 16) {
-    throw new ConfigError([{
-      path: "api.tcp.tokenFile",
-      message: "the token must be at least 16 characters",
-    }]);
-  }
-  const i = tcp.listen.lastIndexOf(":");
-  return {
-    tcp: {
-      hostname: tcp.listen.slice(0, i).replace(/^\[|\]$/g, ""),
-      port: Number(tcp.listen.slice(i + 1)),
-      app: createApiApp(agent, { token }),
-    },
-  };
+  // api.tcp.listen was validated as host:port by the config schema
+  return { tcp: { ...parseHostPort(tcp.listen)!, app: createApiApp(agent, { token }) } };
 }

@@ -14,7 +14,7 @@ import { serviceRoutes } from "./routes/services.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { uiRoutes } from "../ui/mod.ts";
-import { tokenMatches } from "./token.ts";
+import { bearerMatches } from "./token.ts";
 
 export interface ApiOptions {
   /** Required on every route but /healthz when set (the TCP listener). */
@@ -32,9 +32,7 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
       const open = c.req.path === "/healthz" || c.req.path === "/ui" ||
         c.req.path.startsWith("/ui/");
       if (open) return await next();
-      const header = c.req.header("authorization") ?? "";
-      const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-      if (!given || !tokenMatches(given, token)) {
+      if (!bearerMatches(c.req.header("authorization"), token)) {
         return c.json(errorBody("unauthorized", "Missing or wrong bearer token"), 401);
       }
       return await next();

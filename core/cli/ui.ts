@@ -5,6 +5,7 @@ import type { Target } from "../api/client.ts";
 import { serveUiProxy } from "../ui/proxy.ts";
 import { UsageError } from "./args.ts";
 import type { Io } from "./main.ts";
+import { parseHostPort } from "../config/host_port.ts";
 
 export const UI_HELP =
   `  ui [--listen HOST:PORT]     the web UI (service map, flows) through a read-only proxy on
@@ -23,19 +24,15 @@ export async function ui(
         "<server>/ui/#token=<token> in the browser instead",
     );
   }
-  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(listen ?? "127.0.0.1:12000");
-  if (!m || Number(m[2]) > 65535) {
+  const at = parseHostPort(listen ?? "127.0.0.1:12000");
+  if (!at) {
     throw new UsageError(
       `--listen "${listen}" must be HOST:PORT on loopback, e.g. 127.0.0.1:12000`,
     );
   }
   let proxy;
   try {
-    proxy = serveUiProxy({
-      socket: target.socket,
-      hostname: m[1]!.replace(/^\[|\]$/g, ""),
-      port: Number(m[2]),
-    });
+    proxy = serveUiProxy({ socket: target.socket, ...at });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -11,13 +11,14 @@ import {
   DEFAULT_NODE_PORT_RANGE,
   parsePortRange,
 } from "../service/options.ts";
+import { parseHostPort } from "./host_port.ts";
 
 const absolutePath = z.string().refine((p) => p.startsWith("/"), "must be an absolute path");
 
-const hostPort = z.string().refine((s) => {
-  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(s);
-  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
-}, "must be host:port, e.g. 127.0.0.1:9962");
+const hostPort = z.string().refine(
+  (s) => (parseHostPort(s)?.port ?? 0) > 0,
+  "must be host:port, e.g. 127.0.0.1:9962",
+);
 
 const ifname = z.string().regex(/^[^\s/]{1,15}$/, "must be an interface name (1-15 characters)");
 

@@ -4,7 +4,9 @@
 import type { Flow } from "./flow.ts";
 import { FlowFilterError } from "./filter.ts";
 import { type FlowQuery, parseFlowQuery } from "./query.ts";
-import { tokenMatches } from "../api/token.ts";
+import { errorBody, type ErrorCode } from "../api/errors.ts";
+import { bearerMatches, readTokenFile, TokenFileError } from "../api/token.ts";
+import { parseHostPort } from "../config/host_port.ts";
 
 export interface PeerHandlerOptions {
   /** This node's matching stored flows. */
@@ -33,12 +35,8 @@ export function peerHandler(opts: PeerHandlerOptions): (req: Request) => Respons
       );
     }
     if (req.method !== "GET") return error(405, "invalid", "Only GET is allowed");
-    if (opts.token !== undefined) {
-      const header = req.headers.get("authorization") ?? "";
-      const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-      if (!given || !tokenMatches(given, opts.token)) {
-        return error(401, "unauthorized", "Missing or wrong bearer token");
-      }
+    if (opts.token !== undefined && !bearerMatches(req.headers.get("authorization"), opts.token)) {
+      return error(401, "unauthorized", "Missing or wrong bearer token");
     }
     let q: FlowQuery;
     try {
@@ -56,9 +54,9 @@ export function peerHandler(opts: PeerHandlerOptions): (req: Request) => Respons
 
 /** Listens on `listen` ("host:port", "[v6]:port"); throws an error naming the address. */
 export function servePeer(listen: string, opts: PeerHandlerOptions): PeerServer {
-  const i = listen.lastIndexOf(":");
-  const hostname = listen.slice(0, i).replace(/^\[|\]$/g, "");
-  const port = Number(listen.slice(i + 1));
+  const at = parseHostPort(listen);
+  if (!at) throw new Error(`Flow peer listener: "${listen}" is not host:port`);
+  const { hostname, port } = at;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({ hostname, port, onListen() {} }, peerHandler(opts));
@@ -79,22 +77,18 @@ export function servePeer(listen: string, opts: PeerHandlerOptions): PeerServer 
 /** The shared token from observability.peer.tokenFile ("" = none). */
 export async function readPeerToken(tokenFile: string): Promise<string | undefined> {
   if (!tokenFile) return undefined;
-  let token: string;
   try {
-    token = (await Deno.readTextFile(tokenFile)).trim();
+    return await readTokenFile(tokenFile);
   } catch (err) {
+    if (!(err instanceof TokenFileError)) throw err;
     throw new Error(
-      `Cannot read observability.peer.tokenFile "${tokenFile}": ${(err as Error).message}`,
+      err.unreadable
+        ? `Cannot read observability.peer.tokenFile "${tokenFile}": ${err.reason}`
+        : `observability.peer.tokenFile "${tokenFile}": ${err.reason}`,
     );
   }
-  if (token.length < 16) {
-    throw new Error(
-      `observability.peer.tokenFile "${tokenFile}": the token must be at least 16 characters`,
-    );
-  }
-  return token;
 }
 
-function error(status: number, code: string, message: string, field?: string): Response {
-  return Response.json({ error: { code, message, ...(field ? { field } : {}) } }, { status });
+function error(status: number, code: ErrorCode, message: string, field?: string): Response {
+  return Response.json(errorBody(code, message, field), { status });
 }

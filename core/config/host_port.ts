@@ -1,0 +1,9 @@
+// `host:port` as the config and the CLI write listen addresses: a name or IPv4 address, or an
+// IPv6 address in brackets, then a port.
+
+/** The host (brackets taken off) and port of `text`, or undefined if it is not host:port. */
+export function parseHostPort(text: string): { hostname: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) return undefined;
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
