@@ -6,6 +6,7 @@ import { parseIpOrReason } from "../ipam/ip.ts";
 import { DEFAULT_EXCLUDED_LABELS } from "../identity/labels.ts";
 import { FlowFilterError } from "../flows/filter.ts";
 import { parseFilterSpec } from "../flows/query.ts";
+import { DEFAULT_CAPACITY, DEFAULT_SUBSCRIBER_BUFFER } from "../flows/store.ts";
 import {
   DEFAULT_CLUSTER_IP_RANGE,
   DEFAULT_NODE_PORT_RANGE,
@@ -197,11 +198,11 @@ export const configSchema = z.strictObject({
     dropEventsPerSecond: z.int().min(0).max(1_000_000).default(1000),
     store: z.strictObject({
       /** Flows kept in memory (the most recent; the oldest are evicted). */
-      capacity: z.int().min(100).max(1_000_000).default(10_000),
+      capacity: z.int().min(100).max(1_000_000).default(DEFAULT_CAPACITY),
     }).prefault({}),
     /** Flows queued for each `--follow` reader; a slower reader loses (and is told) the rest.
      * At least one read batch of the datapath's events (core/flows/reader.ts READ_BATCH). */
-    subscriberBuffer: z.int().min(256).max(1_000_000).default(1000),
+    subscriberBuffer: z.int().min(256).max(1_000_000).default(DEFAULT_SUBSCRIBER_BUFFER),
     export: z.strictObject({
       /** An NDJSON file every flow is appended to ("" = no export). */
       path: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")

@@ -132,7 +132,8 @@ function isFlowLike(f: unknown): boolean {
 async function readBounded(res: Response, max: number): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let total = 0;
   for (;;) {
     const { value, done } = await reader.read();
@@ -142,15 +143,9 @@ async function readBounded(res: Response, max: number): Promise<string> {
       await reader.cancel();
       throw new Error(`the answer is larger than ${max} bytes`);
     }
-    chunks.push(value);
+    text += decoder.decode(value, { stream: true });
   }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return text + decoder.decode();
 }
 
 function reason(err: unknown, url: string, timeoutMs: number, signal: AbortSignal): string {
