@@ -1,7 +1,7 @@
 // Addresses in the datapath's map layouts. Every address field is four __u32 words holding the
 // address bytes in network order (IPv4 in the first word, the rest zero); the generated codecs
 // read __u32 as little-endian, so a word here is the little-endian reading of 4 network bytes.
-import { Cidr, type Ip, type IpFamily, ipFrom16Bytes, ipTo16Bytes } from "../ipam/mod.ts";
+import { Cidr, type Ip, type IpFamily, ipFrom16Bytes, ipTo16Bytes, parseIp } from "../ipam/mod.ts";
 import type { EndpointKey, IpcacheKey } from "../bpf/generated/host.ts";
 
 /** IPCACHE_PREFIX_BASE in bpf/lib/ipcache.h: the family byte and padding in the LPM key. */
@@ -11,6 +11,20 @@ export function addrWords(ip: Ip): number[] {
   const b = ipTo16Bytes(ip);
   const v = new DataView(b.buffer, b.byteOffset, 16);
   return [0, 4, 8, 12].map((o) => v.getUint32(o, true));
+}
+
+/**
+ * addrWords() of address text; canonical dotted IPv4 (what parsed sources hold) takes a path
+ * without the general parser, for maps written with hundreds of thousands of addresses.
+ */
+export function addrWordsOf(text: string): number[] {
+  const parts = text.split(".");
+  if (parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) {
+    let w = 0;
+    for (let i = 0; i < 4; i++) w |= Number(parts[i]) << (8 * i);
+    return [w >>> 0, 0, 0, 0];
+  }
+  return addrWords(parseIp(text));
 }
 
 export function wordsToIp(words: readonly number[], family: IpFamily): Ip {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseCidr, parseIp } from "../ipam/mod.ts";
 import {
   addrWords,
+  addrWordsOf,
   ipcacheKeyCidr,
   ipcacheKeyOf,
   macBytes,
@@ -28,4 +29,12 @@ Deno.test("macBytes() parses and rejects MAC text", () => {
   assert.throws(() => macBytes("0a:00"), /Invalid MAC address "0a:00"/);
   const m = macBytes(randomMac());
   assert.equal(m[0]! & 0x03, 0x02, "locally administered unicast");
+});
+
+Deno.test("addrWordsOf() reads address text as addrWords() reads the parsed address", () => {
+  for (const ip of ["10.96.0.10", "0.0.0.0", "255.255.255.255", "fd00::1", "::ffff:10.0.0.1"]) {
+    assert.deepEqual(addrWordsOf(ip), addrWords(parseIp(ip)), ip);
+  }
+  assert.throws(() => addrWordsOf("0x1.2.3.4"));
+  assert.throws(() => addrWordsOf("10.0.0.256"));
 });

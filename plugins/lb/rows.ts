@@ -1,7 +1,7 @@
 // One frontend as map entries: its frontend entry, its slots, its backends, its source ranges and
 // its Maglev table, with the ids the datapath knows them by; and a fingerprint of everything
 // those entries depend on, so the writer can tell an unchanged frontend in microseconds.
-import { addrWords } from "../../core/datapath/addr.ts";
+import { addrWords, addrWordsOf } from "../../core/datapath/addr.ts";
 import { parseCidr, parseIp } from "../../core/ipam/mod.ts";
 import type { Frontend, LbProblem } from "./frontends.ts";
 import {
@@ -138,22 +138,6 @@ export function frontendRows(fe: Frontend, ctx: RowContext, fp = fingerprint(fe)
   };
 }
 
-/**
- * The map words of canonical dotted IPv4 text (what parsed sources hold), without the general
- * parser: word 0 is the little-endian reading of the address's network-order bytes.
- */
-function ipv4Words(ip: string): number[] | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return undefined;
-  let w = 0;
-  for (let i = 0; i < 4; i++) {
-    const n = Number(parts[i]);
-    if (!Number.isInteger(n) || n < 0 || n > 255 || parts[i] === "") return undefined;
-    w |= n << (8 * i);
-  }
-  return [w >>> 0, 0, 0, 0];
-}
-
 /** An address cache for RowContext.addr: keeps only what an apply used. */
 export class AddressWords {
   #words = new Map<string, number[]>();
@@ -161,7 +145,7 @@ export class AddressWords {
 
   get(ip: string): number[] {
     let w = this.#used.get(ip) ?? this.#words.get(ip);
-    if (!w) w = ipv4Words(ip) ?? addrWords(parseIp(ip));
+    if (!w) w = addrWordsOf(ip);
     this.#used.set(ip, w);
     return w;
   }
