@@ -10,7 +10,7 @@
 //   await using kp = await installKubeProxy(lab.node("n1").ns, "iptables", services, {
 //     clusterCIDR: BASELINE_POD_CIDR,
 //   });
-import type { BaselinePod } from "../pod_network/baseline_pods.ts";
+import { type BaselinePod, wireBaselinePod } from "../pod_network/baseline_pods.ts";
 import type { Lab } from "../../tests/lab/lab.ts";
 import { inNs, ip, run } from "../../tests/lab/netns.ts";
 import type { BaselineEndpoint, BaselineService } from "./baseline_service.ts";
@@ -171,8 +171,6 @@ export interface BaselineNode {
   ip?: string;
 }
 
-const GATEWAY = "169.254.1.1";
-
 /**
  * Node namespace `hl-<lab>-<name>` (so destroying the lab removes it), forwarding on; with
  * `address`, plugged into the lab's underlay bridge as `eth0` (`address`/24), where the external
@@ -213,17 +211,7 @@ export async function baselineNodePod(
   const ns = `hl-${lab.id}-${node.name}p${index}`;
   const host = `${node.name.slice(0, 8)}x${index}`;
   const address = `10.250.${subnet}.${index}`;
-  await run(["ip", "netns", "add", ns]);
-  await ip(node.ns, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
-  await ip(node.ns, "link", "set", host, "up");
-  const mac = JSON.parse((await ip(node.ns, "-j", "link", "show", host)).stdout)[0].address;
-  await ip(ns, "link", "set", "lo", "up");
-  await ip(ns, "link", "set", "eth0", "up");
-  await ip(ns, "addr", "add", `${address}/32`, "dev", "eth0");
-  await ip(ns, "route", "add", `${GATEWAY}/32`, "dev", "eth0", "scope", "link");
-  await ip(ns, "neigh", "replace", GATEWAY, "lladdr", mac, "dev", "eth0", "nud", "permanent");
-  await ip(ns, "route", "add", "default", "via", GATEWAY, "dev", "eth0");
-  await ip(node.ns, "route", "replace", `${address}/32`, "dev", host, "scope", "link");
+  await wireBaselinePod(node.ns, ns, host, address);
   return { ns, ip: address };
 }
 

@@ -56,6 +56,22 @@ export async function baselinePod(
   const host = `bl${nodeIndex}x${index}`;
   const address = `10.250.${nodeIndex}.${index}`;
   const nodeNs = lab.node(node).ns;
+  await wireBaselinePod(nodeNs, ns, host, address);
+  await run(["ip", "netns", "exec", nodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  return { ns, ip: address };
+}
+
+/**
+ * Creates pod namespace `ns` joined to `nodeNs` by a veth pair (`host` in the node, eth0 in the
+ * pod): `address`/32 in the pod, the node as its default gateway (a link-local next hop with a
+ * permanent neighbour entry), a /32 host route to it in the node.
+ */
+export async function wireBaselinePod(
+  nodeNs: string,
+  ns: string,
+  host: string,
+  address: string,
+): Promise<void> {
   await run(["ip", "netns", "add", ns]);
   await ip(nodeNs, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
   await ip(nodeNs, "link", "set", host, "up");
@@ -67,6 +83,4 @@ export async function baselinePod(
   await ip(ns, "neigh", "replace", GATEWAY, "lladdr", mac, "dev", "eth0", "nud", "permanent");
   await ip(ns, "route", "add", "default", "via", GATEWAY, "dev", "eth0");
   await ip(nodeNs, "route", "replace", `${address}/32`, "dev", host, "scope", "link");
-  await run(["ip", "netns", "exec", nodeNs, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-  return { ns, ip: address };
 }
