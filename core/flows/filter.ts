@@ -14,8 +14,7 @@
 //   A flow endpoint without namespace and pod name matches no pod filter.
 // - Labels are Kubernetes selectors (core/flows/label_selector.ts) over the endpoint's labels.
 // - IPs are addresses or CIDRs; ports are 1-65535 (TCP, UDP and SCTP carry ports, ICMP none).
-import type { Cidr } from "../ipam/cidr.ts";
-import { parseCidrOrReason } from "../ipam/cidr.ts";
+import { Cidr, parseCidrOrReason } from "../ipam/cidr.ts";
 import { type Ip, parseIpOrReason } from "../ipam/ip.ts";
 import { dnsLabelProblem } from "../policy/parse/names.ts";
 import {
@@ -151,26 +150,13 @@ export function compileFilter(f: FlowFilter): FlowPredicate {
         );
       }
     }
-    const podCheck = pods ? podMatcher(podField, pods, nss) : undefined;
-    const nsSet = nss ? new Set(nss) : undefined;
-    checks.push((flow) => {
-      const ep = flow[side];
-      if (nsSet && !nsSet.has(ep.namespace ?? "")) return false;
-      return podCheck ? podCheck(ep) : true;
-    });
+    const check = endpointMatcher(podField, pods, nss);
+    if (check) checks.push((flow) => check(flow[side]));
   }
   const nss = list("namespace");
   if (nss) nss.forEach((n) => checkNamespace("namespace", n));
-  const pods = list("pod");
-  if (pods || nss) {
-    const podCheck = pods ? podMatcher("pod", pods, nss) : undefined;
-    const nsSet = nss ? new Set(nss) : undefined;
-    either.push((flow, side) => {
-      const ep = flow[side];
-      if (nsSet && !nsSet.has(ep.namespace ?? "")) return false;
-      return podCheck ? podCheck(ep) : true;
-    });
-  }
+  const check = endpointMatcher("pod", list("pod"), nss);
+  if (check) either.push((flow, side) => check(flow[side]));
 
   // Labels.
   for (
@@ -263,6 +249,18 @@ function checkNamespace(field: FlowFilterField, ns: string): void {
   }
 }
 
+/** An endpoint in one of `nss` (when given) and matching one of `pods` (when given). */
+function endpointMatcher(
+  podField: FlowFilterField,
+  pods: string[] | undefined,
+  nss: string[] | undefined,
+): ((ep: FlowEndpoint) => boolean) | undefined {
+  if (!pods && !nss) return undefined;
+  const podCheck = pods ? podMatcher(podField, pods, nss) : undefined;
+  const nsSet = nss ? new Set(nss) : undefined;
+  return (ep) => (!nsSet || nsSet.has(ep.namespace ?? "")) && (!podCheck || podCheck(ep));
+}
+
 function podMatcher(
   field: FlowFilterField,
   values: string[],
@@ -314,9 +312,7 @@ function ipMatcher(field: FlowFilterField, values: string[]): (ip: string | unde
     if (typeof c === "string") {
       throw new FlowFilterError(FILTER_FLAGS[field], v, `must be an IP address or a CIDR: ${c}`);
     }
-    cidrs.push(
-      "prefixLength" in c ? c : parseCidrOrReason(`${v}/${c.bits}`) as Cidr,
-    );
+    cidrs.push("prefixLength" in c ? c : new Cidr(c, c.bits));
   }
   // Flows repeat their addresses: remember parsed ones (bounded).
   const cache = new Map<string, Ip | null>();
