@@ -2,7 +2,7 @@
 // its Maglev table, with the ids the datapath knows them by; and a fingerprint of everything
 // those entries depend on, so the writer can tell an unchanged frontend in microseconds.
 import { addrWords, addrWordsOf } from "../../core/datapath/addr.ts";
-import { parseCidr, parseIp } from "../../core/ipam/mod.ts";
+import { parseCidr } from "../../core/ipam/mod.ts";
 import type { Frontend, LbProblem } from "./frontends.ts";
 import {
   LB_BE_F,
