@@ -30,6 +30,7 @@ import {
   rewriteObserveArgs,
 } from "./observe.ts";
 import { ui, UI_HELP } from "./ui.ts";
+import { certs, CERTS_BOOLEANS, CERTS_FLAGS, CERTS_HELP } from "./certs.ts";
 
 export interface Io {
   out(text: string): void;
@@ -53,8 +54,9 @@ const SPEC = {
     to: {},
     listen: {},
     ...OBSERVE_FLAGS, // includes a repeatable --port (policy trace takes the first)
+    ...CERTS_FLAGS,
   },
-  booleans: ["offline", "help", ...OBSERVE_BOOLEANS],
+  booleans: ["offline", "help", ...OBSERVE_BOOLEANS, ...CERTS_BOOLEANS],
 };
 
 export const HELP = `hypha ${VERSION} — eBPF networking, security and observability agent
@@ -87,7 +89,7 @@ Commands:
   service delete FILE        delete the services and endpoint slices FILE names
   service validate FILE      check Service/EndpointSlice manifests offline (against the config's
                              service ranges); every problem with its field path
-${OBSERVE_HELP}${UI_HELP}  cleanup                    remove everything hypha put into the kernel for the node
+${OBSERVE_HELP}${UI_HELP}${CERTS_HELP}  cleanup                    remove everything hypha put into the kernel for the node
   version                    print the version
 
 Flags:
@@ -180,6 +182,8 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
     case "version":
       io.out(VERSION);
       return 0;
+    case "certs":
+      return await certs(p, io);
     case "agent":
       return await runAgent(agentOptions(p));
     case "cleanup": {
