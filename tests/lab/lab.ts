@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { mergeValues } from "../../core/config/layers.ts";
+import { PkiDir } from "../../core/tls/mod.ts";
 import { AgentProcess, MAIN } from "./agent_process.ts";
 import { createNodeCgroup, ensureCgroupMount, removeLabCgroups } from "./cgroup.ts";
 import { EtcdCluster } from "./etcd.ts";
@@ -53,6 +54,9 @@ export class Lab implements AsyncDisposable {
   readonly kv: { ns: string; ip: string };
   etcd: EtcdCluster | undefined;
   readonly pods: Pods;
+  /** The lab's CA (`hypha certs` layout): a certificate per node (its address and name) and per
+   * etcd member; tests issue more (`lab.pki.issue`) for clients of their own. */
+  readonly pki: PkiDir;
 
   private constructor(readonly id: string, readonly dir: string) {
     this.underlay = `${PREFIX}${id}-ul`;
@@ -62,6 +66,16 @@ export class Lab implements AsyncDisposable {
     this.bpffs = join(dir, "bpffs");
     this.kv = { ns: `${PREFIX}${id}-kv`, ip: `${this.subnet}.250` };
     this.pods = new Pods(this);
+    this.pki = new PkiDir(join(dir, "pki"));
+  }
+
+  /** The CA, certificate and key of `name` (a node or an etcd member) in the lab's PKI. */
+  tlsFiles(name: string): { ca: string; cert: string; key: string } {
+    return {
+      ca: this.pki.path("ca.crt"),
+      cert: this.pki.path(`${name}.crt`),
+      key: this.pki.path(`${name}.key`),
+    };
   }
 
   static async create(opts: LabOptions = {}): Promise<Lab> {
@@ -91,6 +105,7 @@ export class Lab implements AsyncDisposable {
     await Deno.mkdir(this.bpffs, { recursive: true });
     await run(["mount", "-t", "bpf", "bpf", this.bpffs]);
     await ensureCgroupMount();
+    await this.pki.createCa({ name: `hypha lab ${this.id} CA`, days: 7 });
     await run(["ip", "netns", "add", this.underlay]);
     await ip(this.underlay, "link", "set", "lo", "up");
     await this.addBridge("br0");
@@ -134,6 +149,13 @@ export class Lab implements AsyncDisposable {
     for (const [i, name] of names.entries()) {
       const ns = `${PREFIX}${this.id}-${name}`;
       const address = `${this.subnet}.${i + 11}`;
+      await this.pki.issue({
+        name,
+        ips: [address],
+        dns: [name],
+        usage: ["server", "client"],
+        days: 6,
+      });
       await attach(ns, `h${this.id}${name}`, address);
       await ip(ns, "route", "add", "default", "via", this.external.ip);
       const dir = join(this.dir, name);
