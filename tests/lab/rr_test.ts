@@ -25,10 +25,12 @@ async function createPair(): Promise<Pair> {
   const hex = [...id].map((b) => b.toString(16).padStart(2, "0")).join("");
   const prefix = `rrt-${hex}`;
   const net = `10.123.${id[0]}`;
+  // The canonical text (no leading zeros in a group), as the kernel reports addresses back.
+  const group = ((id[0]! << 8) | id[1]!).toString(16);
   const pair = {
     prefix,
-    client: { ns: `${prefix}-a`, ip: `${net}.1`, ip6: `fd00:123:${hex}::1` },
-    server: { ns: `${prefix}-b`, ip: `${net}.2`, ip6: `fd00:123:${hex}::2` },
+    client: { ns: `${prefix}-a`, ip: `${net}.1`, ip6: `fd00:123:${group}::1` },
+    server: { ns: `${prefix}-b`, ip: `${net}.2`, ip6: `fd00:123:${group}::2` },
   };
   try {
     await run(["ip", "netns", "add", pair.client.ns]);
