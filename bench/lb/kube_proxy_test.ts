@@ -391,7 +391,6 @@ Deno.test("kube-proxy's designs balance ClusterIPs over both backends in a names
             console.log(
               `  ${design}: ${count} services loaded in ${Math.round(kp.loadMs)} ms (${kp.tool})`,
             );
-            assert.ok(kp.loadMs < 60_000, `${count} services took ${kp.loadMs} ms to load`);
             const last = many.at(-1)!;
             assert.match(await rrName(client.ns, last.clusterIP, last.port), /^backend-[12]$/);
           } finally {
