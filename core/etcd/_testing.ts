@@ -115,3 +115,61 @@ export async function tlsOf(pki: PkiDir, name: string): Promise<EtcdTls> {
     keyPem: await Deno.readTextFile(files.key),
   };
 }
+
+export interface TcpProxy extends AsyncDisposable {
+  port: number;
+  /** Stops passing bytes either way, closing nothing: the path is half-open until thaw(). */
+  freeze(): void;
+  thaw(): void;
+}
+
+/** A TCP proxy on loopback to 127.0.0.1:`targetPort`, for cutting a path without a FIN or RST. */
+export function tcpProxy(targetPort: number): TcpProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let thawed = Promise.withResolvers<void>();
+  thawed.resolve();
+  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        await thawed.promise;
+        for (let at = 0; at < n;) at += await to.write(buf.subarray(at, n));
+      }
+    } catch {
+      // either side closed
+    }
+    for (const c of [from, to]) {
+      conns.delete(c);
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+  };
+  const pumps: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      conns.add(conn).add(upstream);
+      pumps.push(pump(conn, upstream), pump(upstream, conn));
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    freeze: () => {
+      thawed = Promise.withResolvers<void>();
+    },
+    thaw: () => thawed.resolve(),
+    [Symbol.asyncDispose]: async () => {
+      thawed.resolve();
+      listener.close();
+      for (const c of conns) c.close();
+      await accepting;
+      await Promise.all(pumps);
+    },
+  };
+}
