@@ -6,16 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Lab } from "../lab/lab.ts";
 import { inNs } from "../lab/netns.ts";
+import { waitFor as waitUntil } from "../lab/wait.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await sleep(250);
-  }
-}
+const waitFor = (check: () => Promise<boolean>, what: string) => waitUntil(what, check, 30_000);
 
 const LIVENESS_S = 3;
 
