@@ -29,10 +29,16 @@ for (const tls of [false, true]) {
       await new Promise((r) => setTimeout(r, 2_500));
       assert.equal(watch.endpoint, viaProxy, logger.lines.join("\n"));
 
+      const lease = await writer.grant(30);
       proxy.freeze();
       await writer.put("/live/a", "during");
       await writer.put("/live/b", "during");
       await waitFor("the events written while the stream was half-open", () => seen.length === 3);
+      // Unary calls and keep-alives have their call timeout: past the half-open endpoint, onward.
+      const unary = connect({ endpoints: [viaProxy, direct], timeoutMs: 2_000 });
+      assert.equal((await unary.get("/live/b"))?.value, "during");
+      assert.ok((await unary.keepAliveOnce(lease, { timeoutMs: 2_000 })) > 0);
+      assert.equal(unary.endpoint, direct);
       assert.equal(watch.endpoint, direct);
       assert.deepEqual(seen.map((e) => `${e.key}=${e.value}`), [
         "/live/a=before",
