@@ -1,6 +1,7 @@
 // `deno task bench [NAME]...`: every benchmark (or the named ones), baseline and hypha side by
 // side; JSON in bench/results/.
 import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
+import { benchEtcd } from "./etcd/etcd_bench.ts";
 import { benchFlowDecode } from "./flows/decode_bench.ts";
 import { benchFlowOverhead } from "./flows/overhead_bench.ts";
 import { benchFlowStore } from "./flows/store_bench.ts";
@@ -33,4 +34,5 @@ await runBenches({
   "flows-decode": benchFlowDecode,
   "flows-store": benchFlowStore,
   "flows-overhead": benchFlowOverhead,
+  etcd: benchEtcd,
 });

@@ -15,13 +15,14 @@ export const CERTS_FLAGS = {
   "ca-name": {},
 } as const;
 
-export const CERTS_BOOLEANS = ["replace"] as const;
+export const CERTS_BOOLEANS = ["replace", "no-cn"] as const;
 
 export const CERTS_HELP = `  certs ca --dir DIR [--ca-name NAME] [--days 3650]
                              make a cluster CA in DIR (ca.crt, ca.key, crl.pem; files 0600)
   certs issue NAME --dir DIR [--ip IP]... [--dns NAME]... [--usage both|server|client]
-              [--days 365] [--replace]
-                             a certificate for a node (or an etcd user) signed by DIR's CA
+              [--days 365] [--replace] [--no-cn]
+                             a certificate for a node (or an etcd user) signed by DIR's CA;
+                             --no-cn: no common name (etcd's JSON gateway refuses one with auth on)
   certs revoke NAME --dir DIR  add NAME's certificate to DIR/crl.pem (copy it to the nodes)
   certs show FILE            subject, issuer, serial, addresses and validity of a certificate
 `;
@@ -77,6 +78,7 @@ export async function certs(p: Parsed, io: Io): Promise<number> {
           usage: USAGES[usage as keyof typeof USAGES],
           days: days(p, 365),
           replace: p.booleans.has("replace"),
+          noCommonName: p.booleans.has("no-cn"),
         });
         io.out(
           `${pki.path(`${name}.crt`)} ${pki.path(`${name}.key`)} ` +

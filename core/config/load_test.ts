@@ -308,3 +308,50 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
     });
   });
 });
+
+Deno.test("resolveConfig() checks that store.etcd's TLS, endpoints and credentials fit together", () => {
+  const issues = (etcd: Record<string, unknown>) => {
+    try {
+      resolveConfig([{ source: "flag", values: { store: { kind: "etcd", etcd } } }]);
+      return {};
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      return Object.fromEntries(e.issues.map((i) => [i.path, i.message]));
+    }
+  };
+  assert.deepEqual(issues({ endpoints: ["https://10.0.0.1:2379", "http://10.0.0.2:2379"] }), {
+    "store.etcd.endpoints.1":
+      `"http://10.0.0.2:2379" must be https like the other endpoints (one cluster, one scheme)`,
+    "store.etcd.tls.ca": `is required for https endpoints ("https://10.0.0.1:2379"): the CA ` +
+      "that signed etcd's certificates",
+  });
+  assert.deepEqual(
+    issues({ endpoints: ["http://10.0.0.1:2379"], tls: { ca: "/ca.crt", cert: "/n1.crt" } }),
+    {
+      "store.etcd.endpoints.0": `"http://10.0.0.1:2379" must be https when store.etcd.tls is set`,
+      "store.etcd.tls.key": "is required with store.etcd.tls.cert",
+    },
+  );
+  assert.deepEqual(issues({ endpoints: ["http://10.0.0.1:2379"], username: "n1" }), {
+    "store.etcd.passwordFile": "is required with store.etcd.username",
+    "store.etcd.username": `"n1" needs https endpoints: a password is not sent over plain HTTP`,
+  });
+  assert.deepEqual(
+    issues({ endpoints: ["https://10.0.0.1:2379"], tls: { ca: "ca.crt" }, username: "a b" }),
+    {
+      "store.etcd.tls.ca": `"ca.crt" must be an absolute path`,
+      "store.etcd.username": `"a b" must have no spaces or ':'`,
+      "store.etcd.passwordFile": "is required with store.etcd.username",
+    },
+  );
+  assert.deepEqual(
+    issues({
+      endpoints: ["https://10.0.0.1:2379"],
+      tls: { ca: "/ca.crt", cert: "/n1.crt", key: "/n1.key" },
+      username: "n1",
+      passwordFile: "/pw",
+      watchLiveness: 5,
+    }),
+    {},
+  );
+});

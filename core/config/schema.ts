@@ -21,6 +21,12 @@ const hostPort = z.string().refine(
   "must be host:port, e.g. 127.0.0.1:9962",
 );
 
+/** "" or an absolute path. */
+const optionalPath = z.string().refine(
+  (p) => p === "" || p.startsWith("/"),
+  "must be an absolute path",
+);
+
 const ifname = z.string().regex(/^[^\s/]{1,15}$/, "must be an interface name (1-15 characters)");
 
 /** "" or a CIDR of the given family (`strict`: no host bits set). */
@@ -182,6 +188,21 @@ export const configSchema = z.strictObject({
       timeoutMs: z.int().min(100).max(60_000).default(3000),
       /** Seconds between identity garbage-collection rounds (0 = never). */
       identityGC: z.int().min(0).max(86_400).default(60),
+      /** TLS to etcd (https endpoints): the CA that signed the members' certificates, and this
+       * node's client certificate and key when etcd runs with --client-cert-auth. With etcd auth
+       * on, the certificate must have no common name (hypha certs issue --no-cn). */
+      tls: z.strictObject({
+        ca: optionalPath.default(""),
+        cert: optionalPath.default(""),
+        key: optionalPath.default(""),
+      }).prefault({}),
+      /** etcd user (etcd auth, e.g. one user per node with a role for its own keys); "" = none. */
+      username: z.string().regex(/^[^\s:]*$/, "must have no spaces or ':'").default(""),
+      /** A file holding the etcd user's password (first line; keep it 0600). */
+      passwordFile: optionalPath.default(""),
+      /** Seconds a watch stream may go without a sign of life before it is reconnected through
+       * the next endpoint (a half-open connection is noticed within this). */
+      watchLiveness: z.int().min(2).max(600).default(10),
     }).prefault({}),
   }).prefault({}),
   observability: z.strictObject({
@@ -262,6 +283,7 @@ export const configSchema = z.strictObject({
       message: "needs at least one endpoint when store.kind is etcd",
     });
   }
+  for (const issue of etcdIssues(c.store.etcd)) ctx.addIssue({ code: "custom", ...issue });
   if (c.api.tcp.enabled && !c.api.tcp.tokenFile) {
     ctx.addIssue({
       code: "custom",
@@ -272,3 +294,60 @@ export const configSchema = z.strictObject({
 });
 
 export type HyphaConfig = z.output<typeof configSchema>;
+
+/** What does not fit together in store.etcd: TLS and the endpoints' scheme, half a credential. */
+function etcdIssues(
+  e: {
+    endpoints: string[];
+    tls: { ca: string; cert: string; key: string };
+    username: string;
+    passwordFile: string;
+  },
+): { path: (string | number)[]; message: string }[] {
+  const at = (...path: (string | number)[]) => ["store", "etcd", ...path];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const https = e.endpoints.filter((u) => u.startsWith("https:"));
+  const plain = e.endpoints.findIndex((u) => !u.startsWith("https:"));
+  if (https.length && plain >= 0) {
+    issues.push({
+      path: at("endpoints", plain),
+      message: "must be https like the other endpoints (one cluster, one scheme)",
+    });
+  }
+  if (https.length && !e.tls.ca) {
+    issues.push({
+      path: at("tls", "ca"),
+      message: `is required for https endpoints ("${
+        https[0]
+      }"): the CA that signed etcd's certificates`,
+    });
+  }
+  if (!https.length && e.endpoints.length && (e.tls.ca || e.tls.cert)) {
+    issues.push({
+      path: at("endpoints", 0),
+      message: "must be https when store.etcd.tls is set",
+    });
+  }
+  if (Boolean(e.tls.cert) !== Boolean(e.tls.key)) {
+    issues.push({
+      path: at("tls", e.tls.cert ? "key" : "cert"),
+      message: `is required with store.etcd.tls.${e.tls.cert ? "cert" : "key"}`,
+    });
+  }
+  if (e.tls.cert && !e.tls.ca) {
+    issues.push({ path: at("tls", "ca"), message: "is required with store.etcd.tls.cert" });
+  }
+  if (Boolean(e.username) !== Boolean(e.passwordFile)) {
+    issues.push({
+      path: at(e.username ? "passwordFile" : "username"),
+      message: `is required with store.etcd.${e.username ? "username" : "passwordFile"}`,
+    });
+  }
+  if (e.username && plain >= 0 && !https.length) {
+    issues.push({
+      path: at("username"),
+      message: "needs https endpoints: a password is not sent over plain HTTP",
+    });
+  }
+  return issues;
+}

@@ -45,12 +45,23 @@ export async function* readChunks(
   }
 }
 
-/** The whole body as text, or the abort reason when `signal` aborts first. */
-export async function readText(body: ReadableStream<Uint8Array> | null, signal: AbortSignal) {
+/**
+ * The whole body as text, or the abort reason when `signal` aborts first; a body longer than
+ * `maxBytes` is cancelled and `tooLarge()` thrown.
+ */
+export async function readText(
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
+  maxBytes = Infinity,
+  tooLarge: () => Error = () => new RangeError(`body exceeds ${maxBytes} bytes`),
+) {
   if (!body) return "";
   const decoder = new TextDecoder();
   let text = "";
+  let bytes = 0;
   for await (const chunk of readChunks(body, signal)) {
+    bytes += chunk.length;
+    if (bytes > maxBytes) throw tooLarge(); // leaving the loop cancels the body
     text += decoder.decode(chunk, { stream: true });
   }
   return text + decoder.decode();

@@ -1,10 +1,23 @@
 // Splits a byte stream of concatenated JSON objects (the gateway's streaming responses: one object
 // per message, newline separated, but chunk boundaries fall anywhere, even inside a UTF-8
-// sequence) into parsed objects.
+// sequence) into parsed objects. One object may not grow past a limit: a peer that streams an
+// endless or giant object fails the stream instead of filling memory.
 import { readChunks } from "./_abort.ts";
+
+/** What the splitter keeps of one object at most by default (etcd's own request limit is 1.5 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** A message larger than the limit (counted in characters: the gateway's JSON is ASCII). */
+export class MessageTooLargeError extends Error {
+  override name = "MessageTooLargeError";
+  constructor(readonly limit: number) {
+    super(`a message exceeds the limit of ${limit} bytes`);
+  }
+}
 
 /** Incremental splitter: feed text, get back every object completed so far. */
 export class JsonObjectSplitter {
+  readonly #max: number;
   #buf = "";
   #pos = 0; // next character to scan
   #start = -1; // start of the current object, -1 between objects
@@ -12,6 +25,11 @@ export class JsonObjectSplitter {
   #inString = false;
   #escaped = false;
 
+  constructor(maxObjectBytes = DEFAULT_MAX_MESSAGE_BYTES) {
+    this.#max = maxObjectBytes;
+  }
+
+  /** Throws MessageTooLargeError once the object in progress passes the limit. */
   push(text: string): unknown[] {
     this.#buf += text;
     const out: unknown[] = [];
@@ -45,7 +63,10 @@ export class JsonObjectSplitter {
     const keep = this.#start < 0 ? this.#pos : this.#start;
     this.#buf = this.#buf.slice(keep);
     this.#pos -= keep;
-    if (this.#start >= 0) this.#start = 0;
+    if (this.#start >= 0) {
+      this.#start = 0;
+      if (this.#buf.length > this.#max) throw new MessageTooLargeError(this.#max);
+    }
     return out;
   }
 
@@ -62,8 +83,9 @@ export class JsonObjectSplitter {
 export async function* jsonObjects(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal = new AbortController().signal,
+  maxObjectBytes = DEFAULT_MAX_MESSAGE_BYTES,
 ): AsyncGenerator<unknown> {
-  const splitter = new JsonObjectSplitter();
+  const splitter = new JsonObjectSplitter(maxObjectBytes);
   const decoder = new TextDecoder(); // streaming: a UTF-8 sequence may span chunks
   for await (const chunk of readChunks(body, signal)) {
     yield* splitter.push(decoder.decode(chunk, { stream: true }));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jsonObjects, JsonObjectSplitter } from "./_json_stream.ts";
+import { jsonObjects, JsonObjectSplitter, MessageTooLargeError } from "./_json_stream.ts";
 
 Deno.test("JsonObjectSplitter splits objects whatever the chunk boundaries", () => {
   const text = '{"a":1}\n{"b":{"c":[1,{"d":2}]}}\n\n{"s":"} { \\" \\\\"}{"e":[]}\n';
@@ -31,4 +31,16 @@ Deno.test("jsonObjects() decodes UTF-8 split across chunks and flags a truncated
   await assert.rejects(async () => {
     for await (const _ of jsonObjects(truncated)) { /* drain */ }
   }, /ended inside a JSON object/);
+});
+
+Deno.test("JsonObjectSplitter fails on an object past its limit instead of buffering it", () => {
+  const splitter = new JsonObjectSplitter(64);
+  assert.deepEqual(splitter.push(`{"a":"${"x".repeat(50)}"}`), [{ a: "x".repeat(50) }]);
+  splitter.push('{"big":"');
+  assert.throws(
+    () => {
+      for (let i = 0; i < 10; i++) splitter.push("y".repeat(10));
+    },
+    (err: Error) => err instanceof MessageTooLargeError && /limit of 64 bytes/.test(err.message),
+  );
 });

@@ -1,11 +1,37 @@
-// JSON over HTTP/1.1 to etcd's gRPC gateway, across several endpoints. A call goes to the endpoint
-// that last answered; when it cannot answer (network error, timeout, 5xx) the next one is tried,
-// round after round with a short backoff, until the call's deadline. Requests that are not safe to
-// repeat (a txn that writes) are only sent again when the failure proves etcd never applied them.
+// JSON to etcd's gRPC gateway (HTTP/1.1 in plain text, HTTP/2 over TLS), across several
+// endpoints. A call goes to the endpoint that last answered; when it cannot answer (network error,
+// timeout, 5xx) the next one is tried, round after round with a short backoff, until the call's
+// deadline. Requests that are not safe to repeat (a txn that writes) are only sent again when the
+// failure proves etcd never applied them. With etcd auth, every request carries a token
+// (_auth.ts); answers are read up to a size limit.
 import { linkedSignal, readText } from "./_abort.ts";
+import { isStaleToken, TokenSource } from "./_auth.ts";
+import { Channels } from "./_channels.ts";
 import { delay, jitter } from "./_delay.ts";
-import { EtcdError, GrpcCode } from "./errors.ts";
-import type { EtcdLogger } from "./types.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./_json_stream.ts";
+import { EtcdError } from "./errors.ts";
+import { describeFetchError, type Failure, gatewayFailure, isConnectError } from "./_failure.ts";
+import type { EtcdAuth, EtcdLogger, EtcdTls } from "./types.ts";
+
+export interface TransportOptions {
+  logger?: EtcdLogger;
+  tls?: EtcdTls;
+  auth?: EtcdAuth;
+  /** The largest answer read (default 16 MiB). */
+  maxMessageBytes?: number;
+}
+
+/** An open streaming call. */
+export interface OpenStream {
+  body: ReadableStream<Uint8Array>;
+  endpoint: string;
+  /** Sends one more request on the stream; only over HTTP/2 (see Transport.duplex). */
+  send?(msg: unknown): void;
+  /** etcd refused the stream's token (an error inside the stream): authenticate again. */
+  staleToken(): void;
+  /** Ends the request and lets the connection go; call once the body is done or cancelled. */
+  close(): void;
+}
 
 export interface CallOptions {
   /**
@@ -18,44 +44,65 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Ask only this endpoint (per-member calls such as status). */
   endpoint?: string;
-}
-
-interface Failure {
-  cause: string;
-  /** Worth trying another endpoint: the endpoint, not the request, is the problem. */
-  retryable: boolean;
-  /** etcd may have applied the request although the call failed. */
-  maybeApplied: boolean;
-  code?: number;
+  /** Send no token (the authenticate call itself). */
+  anonymous?: boolean;
 }
 
 type Attempt = { json: unknown } | { failure: Failure };
 
-/** Errors etcd returns before proposing a request, so the request was not applied. */
-const REJECTED_UP_FRONT = /no leader|too many requests|not capable/;
-
 export class Transport {
   readonly endpoints: readonly string[];
+  /** Whether streams take more requests after the first (HTTP/2, i.e. TLS). */
+  readonly duplex: boolean;
   readonly #timeoutMs: number;
   readonly #logger: EtcdLogger | undefined;
-  readonly #http = Deno.createHttpClient({ http2: false });
+  readonly #maxBytes: number;
+  readonly #channels: Channels;
+  readonly #token: TokenSource | undefined;
   readonly #closing = new AbortController();
+  /** When each endpoint last answered, for probes (ms since epoch). */
+  readonly #answeredAt = new Map<string, number>();
+  readonly #probes = new Map<string, Promise<void>>();
   #preferred = 0;
-  #httpOpen = true;
-  #pending = 0; // unary calls in flight
 
-  constructor(endpoints: string[], timeoutMs: number, logger?: EtcdLogger) {
+  constructor(endpoints: string[], timeoutMs: number, opts: TransportOptions = {}) {
     if (endpoints.length === 0) throw new TypeError("EtcdClient needs at least one endpoint");
     this.endpoints = endpoints.map((e) => {
       const url = URL.parse(e);
       if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-        this.#http.close();
         throw new TypeError(`Invalid etcd endpoint "${e}": expected http(s)://host:port`);
+      }
+      if ((url.protocol === "https:") !== (opts.tls !== undefined)) {
+        throw new TypeError(
+          opts.tls
+            ? `etcd endpoint "${e}" is not https although TLS is configured: use https://`
+            : `etcd endpoint "${e}" is https: TLS needs the CA (tls.caPem)`,
+        );
       }
       return e.replace(/\/+$/, "");
     });
+    this.duplex = opts.tls !== undefined;
     this.#timeoutMs = timeoutMs;
-    this.#logger = logger;
+    this.#logger = opts.logger;
+    this.#maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#channels = new Channels(this.endpoints, opts.tls);
+    const auth = opts.auth;
+    if (auth) {
+      this.#token = new TokenSource(async () => {
+        const res = await this.call(
+          `authenticate as ${JSON.stringify(auth.username)}`,
+          "/v3/auth/authenticate",
+          { name: auth.username, password: auth.password },
+          { retry: "always", anonymous: true },
+        ) as { token?: string };
+        if (!res.token) {
+          throw new EtcdError("etcd authenticate: the answer holds no token", {
+            unavailable: false,
+          });
+        }
+        return res.token;
+      });
+    }
   }
 
   /** The endpoint the next call goes to first. */
@@ -71,6 +118,30 @@ export class Transport {
   demote(endpoint: string, cause: string): void {
     if (this.current !== endpoint || this.endpoints.length === 1) return;
     this.#switchTo((this.#preferred + 1) % this.endpoints.length, cause);
+  }
+
+  /** `endpoint` stopped answering on an open connection: move on and reconnect to it afresh. */
+  suspect(endpoint: string, cause: string): void {
+    this.#channels.retire(endpoint);
+    this.demote(endpoint, cause);
+  }
+
+  /**
+   * Resolves when `endpoint` answered within `freshMs`, or answers a status request within
+   * `timeoutMs`; rejects otherwise. Probes of one endpoint at a time are shared.
+   */
+  probe(endpoint: string, freshMs: number, timeoutMs: number): Promise<void> {
+    if (Date.now() - (this.#answeredAt.get(endpoint) ?? 0) < freshMs) return Promise.resolve();
+    let probe = this.#probes.get(endpoint);
+    if (!probe) {
+      probe = this.call(`status of ${endpoint}`, "/v3/maintenance/status", {}, {
+        retry: "always",
+        endpoint,
+        timeoutMs,
+      }).then(() => {}).finally(() => this.#probes.delete(endpoint));
+      this.#probes.set(endpoint, probe);
+    }
+    return probe;
   }
 
   async call(what: string, path: string, body: unknown, opts: CallOptions): Promise<unknown> {
@@ -90,7 +161,7 @@ export class Transport {
         const endpoint = endpoints[i]!;
         // Endpoints left in this round share the budget, so one that hangs cannot eat it all.
         const budget = Math.max(remaining / (n - k), Math.min(remaining, 500));
-        const attempt = await this.#attempt(what, endpoint, path, payload, budget);
+        const attempt = await this.#attempt(what, endpoint, path, payload, budget, opts);
         if ("json" in attempt) {
           if (!opts.endpoint && i !== this.#preferred) this.#switchTo(i, causes.get(this.current));
           return attempt.json;
@@ -104,6 +175,7 @@ export class Transport {
             unavailable: false,
             endpoints: tried,
             ...(f.code === undefined ? {} : { code: f.code }),
+            ...(f.tooLarge ? { tooLarge: true } : {}),
           });
         }
         if (f.maybeApplied && opts.retry === "ifNotSent") {
@@ -131,7 +203,8 @@ export class Transport {
 
   /**
    * Opens a streaming call on the current endpoint (no failover: the caller reconnects and
-   * demotes). The body must be read to the end or cancelled, e.g. by aborting `signal`.
+   * demotes). Over HTTP/2 the request stays open for send(). The body must be read to the end or
+   * cancelled (e.g. by aborting `signal`), then close() called.
    */
   async stream(
     what: string,
@@ -139,18 +212,47 @@ export class Transport {
     body: unknown,
     signal: AbortSignal,
     headers: Record<string, string> = {},
-  ): Promise<{ body: ReadableStream<Uint8Array>; endpoint: string }> {
+  ): Promise<OpenStream> {
     const endpoint = this.current;
+    const token = await this.#token?.get();
+    const lease = this.#channels.acquire(endpoint);
+    const encoder = new TextEncoder();
+    let requests: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const requestBody = this.duplex
+      ? new ReadableStream<Uint8Array>({ start: (c) => void (requests = c) })
+      : JSON.stringify(body);
+    const send = (msg: unknown) => {
+      try {
+        requests?.enqueue(encoder.encode(JSON.stringify(msg) + "\n"));
+      } catch {
+        // the request already ended: the stream is going away
+      }
+    };
+    send(body);
+    const close = () => {
+      try {
+        requests?.close();
+      } catch {
+        // cancelled with the fetch
+      }
+      lease.release();
+    };
+    const staleToken = () => this.#token?.invalidate(token);
     let res: Response;
     try {
       res = await fetch(`${endpoint}${path}`, {
         method: "POST",
-        body: JSON.stringify(body),
-        headers: { "content-type": "application/json", ...headers },
-        client: this.#http,
+        body: requestBody,
+        headers: {
+          "content-type": "application/json",
+          ...(token === undefined ? {} : { authorization: token }),
+          ...headers,
+        },
+        client: lease.client,
         signal, // the caller aborts its streams before closing the transport
       });
     } catch (err) {
+      close();
       throw new EtcdError(`etcd ${what}: ${endpoint}: ${describeFetchError(err)}`, {
         unavailable: true,
         endpoints: [endpoint],
@@ -158,14 +260,26 @@ export class Transport {
       });
     }
     if (!res.ok || !res.body) {
-      const f = gatewayFailure(res.status, await readText(res.body, signal));
-      throw new EtcdError(`etcd ${what}: ${f.cause} (at ${endpoint})`, {
-        unavailable: f.retryable,
-        endpoints: [endpoint],
-        ...(f.code === undefined ? {} : { code: f.code }),
-      });
+      try {
+        const f = gatewayFailure(res.status, await readText(res.body, signal, this.#maxBytes));
+        if (isStaleToken(f.code, f.cause)) staleToken();
+        throw new EtcdError(`etcd ${what}: ${f.cause} (at ${endpoint})`, {
+          unavailable: f.retryable || isStaleToken(f.code, f.cause),
+          endpoints: [endpoint],
+          ...(f.code === undefined ? {} : { code: f.code }),
+        });
+      } finally {
+        close();
+      }
     }
-    return { body: res.body, endpoint };
+    this.#answeredAt.set(endpoint, Date.now());
+    return {
+      body: res.body,
+      endpoint,
+      ...(this.duplex ? { send } : {}),
+      staleToken,
+      close,
+    };
   }
 
   /** Aborts calls and streams in flight; later calls fail. Call close() once they settled. */
@@ -174,19 +288,13 @@ export class Transport {
   }
 
   /**
-   * Releases the connections once no call is pending (streams must be done already): closing
-   * Deno's HttpClient while an aborted body is still being torn down leaves its reader hanging.
+   * Releases the connections as soon as nothing uses them (streams must be done already):
+   * closing Deno's HttpClient while an aborted body is still being torn down leaves its reader
+   * hanging.
    */
   close(): void {
     this.abort();
-    this.#releaseIfIdle();
-  }
-
-  #releaseIfIdle(): void {
-    if (this.closed && this.#pending === 0 && this.#httpOpen) {
-      this.#httpOpen = false;
-      this.#http.close();
-    }
+    this.#channels.close();
   }
 
   #switchTo(i: number, cause: string | undefined): void {
@@ -205,28 +313,52 @@ export class Transport {
     path: string,
     payload: string,
     timeoutMs: number,
+    opts: CallOptions,
   ): Promise<Attempt> {
     if (this.closed) throw new EtcdError(`etcd ${what}: client is closed`, { unavailable: false });
+    const token = opts.anonymous ? undefined : await this.#token?.get();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
     const linked = linkedSignal(timeout.signal, this.#closing.signal);
-    this.#pending++;
+    const lease = this.#channels.acquire(endpoint);
     try {
       const res = await fetch(`${endpoint}${path}`, {
         method: "POST",
         body: payload,
-        headers: { "content-type": "application/json" },
-        client: this.#http,
+        headers: {
+          "content-type": "application/json",
+          ...(token === undefined ? {} : { authorization: token }),
+        },
+        client: lease.client,
         signal: linked.signal,
       });
-      const text = await readText(res.body, linked.signal);
+      const text = await readText(res.body, linked.signal, this.#maxBytes, () => tooLarge);
+      this.#answeredAt.set(endpoint, Date.now());
       if (res.ok) return { json: text ? JSON.parse(text) : {} };
-      return { failure: gatewayFailure(res.status, text) };
+      const failure = gatewayFailure(res.status, text);
+      if (isStaleToken(failure.code, failure.cause)) {
+        // Another attempt authenticates again; etcd checked the token before doing anything.
+        this.#token?.invalidate(token);
+        return { failure: { ...failure, retryable: true, maybeApplied: false } };
+      }
+      return { failure };
     } catch (err) {
+      if (err === tooLarge) {
+        return {
+          failure: {
+            cause: `the answer exceeds the limit of ${this.#maxBytes} bytes`,
+            retryable: false,
+            maybeApplied: true,
+            tooLarge: true,
+          },
+        };
+      }
       if (this.closed) {
         throw new EtcdError(`etcd ${what}: client closed`, { unavailable: false, cause: err });
       }
       if (timeout.signal.aborted) {
+        // A connection that swallows requests may be half-open: the next call opens a new one.
+        this.#channels.retire(endpoint);
         return {
           failure: {
             cause: `timed out after ${Math.round(timeoutMs)} ms`,
@@ -240,53 +372,10 @@ export class Transport {
     } finally {
       clearTimeout(timer);
       linked.release();
-      this.#pending--;
-      this.#releaseIfIdle();
+      lease.release();
     }
   }
 }
 
-/**
- * An error answer of the gateway: `{"error": "...", "message": "...", "code": <gRPC code>}` for
- * unary calls, `{"error": {"grpc_code": 14, "message": "...", ...}}` for streams.
- */
-function gatewayFailure(status: number, text: string): Failure {
-  let message = text.trim() || `HTTP ${status}`;
-  let code: number | undefined;
-  try {
-    const body = JSON.parse(text) as {
-      message?: string;
-      error?: string | { message?: string; grpc_code?: number };
-      code?: number;
-    };
-    const inner = typeof body.error === "object" ? body.error : { message: body.error };
-    message = body.message ?? inner.message ?? message;
-    code = body.code ?? (typeof body.error === "object" ? body.error.grpc_code : undefined);
-  } catch {
-    // not JSON: keep the text
-  }
-  const retryable = status >= 500 || code === GrpcCode.unavailable;
-  return {
-    cause: message,
-    retryable,
-    maybeApplied: !REJECTED_UP_FRONT.test(message),
-    ...(code === undefined ? {} : { code }),
-  };
-}
-
-function errorText(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } };
-  return String(e?.cause?.message ?? e?.message ?? err);
-}
-
-/** The useful part of a fetch error: "connection refused" rather than the URL and layers. */
-export function describeFetchError(err: unknown): string {
-  const text = errorText(err);
-  if (/connection refused/i.test(text)) return "connection refused";
-  if (/connection reset/i.test(text)) return "connection reset";
-  return text.replace(/^error sending request for url \([^)]*\): /, "");
-}
-
-function isConnectError(err: unknown): boolean {
-  return /\(Connect\)|tcp connect error|connection refused/i.test(errorText(err));
-}
+/** Thrown by readText() in #attempt for an answer over the limit (one value, never shown). */
+const tooLarge = new Error("too large");

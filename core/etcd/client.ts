@@ -1,8 +1,11 @@
-// An etcd v3 client over the gRPC-JSON gateway (HTTP/1.1, no gRPC library): key-value, txn,
-// leases, watches and member status. See _transport.ts for failover and retries, watch.ts for
-// resumable watches and lease_keeper.ts for background keep-alives. Keys and values are UTF-8
-// strings; revisions, versions and lease IDs are bigint.
+// An etcd v3 client over the gRPC-JSON gateway (fetch, no gRPC library): key-value, txn,
+// leases, watches and member status, over TLS with client certificates and etcd's user/password
+// auth when configured. See _transport.ts for failover and retries, watch.ts for resumable
+// watches and lease_keeper.ts for background keep-alives. Prefix reads come in pages of one
+// revision. Keys and values are UTF-8 strings; revisions, versions and lease IDs are bigint.
 import {
+  base64ToBytes,
+  bytesToBase64,
   decodeText,
   encodeText,
   int64,
@@ -11,13 +14,16 @@ import {
   toKeyValue,
   type WireKeyValue,
 } from "./_codec.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./_json_stream.ts";
 import { Transport } from "./_transport.ts";
 import { EtcdError, GrpcCode } from "./errors.ts";
 import { LeaseKeeper, type LeaseKeeperOptions } from "./lease_keeper.ts";
 import { decodeTxn, encodeTxn, type TxnRequest, type TxnResult, txnWrites } from "./txn.ts";
 import type {
   DeleteResult,
+  EtcdAuth,
   EtcdLogger,
+  EtcdTls,
   KeyValue,
   LeaseInfo,
   MemberStatus,
@@ -32,6 +38,16 @@ export interface EtcdClientOptions {
   /** Budget of one call, all endpoints and retries included (default 5000 ms). */
   timeoutMs?: number;
   logger?: EtcdLogger;
+  /** TLS (https endpoints): the CA and, for --client-cert-auth, a client certificate. */
+  tls?: EtcdTls;
+  /** etcd user and password (a token is fetched and renewed as needed). */
+  auth?: EtcdAuth;
+  /** How long a watch stream may stay without a sign of life (default 10000 ms). */
+  watchLivenessMs?: number;
+  /** The largest answer or stream message read (default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Keys per page of a prefix read (default 1000; halved while a page is too large). */
+  pageSize?: number;
 }
 
 export interface CallOptions {
@@ -42,18 +58,32 @@ interface WireHeader {
   header?: { revision?: string };
 }
 
+/** Times a paged read starts over when its revision was compacted under it. */
+const LIST_RESTARTS = 3;
+
 const quote = (s: string) => JSON.stringify(s);
 
 export class EtcdClient implements AsyncDisposable {
   readonly #transport: Transport;
   readonly #timeoutMs: number;
+  readonly #livenessMs: number;
+  readonly #maxMessageBytes: number;
+  readonly #pageSize: number;
   readonly #logger: EtcdLogger | undefined;
   readonly #children = new Set<{ close(): Promise<void> }>();
 
   constructor(opts: EtcdClientOptions) {
     this.#timeoutMs = opts.timeoutMs ?? 5_000;
+    this.#livenessMs = opts.watchLivenessMs ?? 10_000;
+    this.#maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#pageSize = opts.pageSize ?? 1000;
     this.#logger = opts.logger;
-    this.#transport = new Transport(opts.endpoints, this.#timeoutMs, opts.logger);
+    this.#transport = new Transport(opts.endpoints, this.#timeoutMs, {
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      maxMessageBytes: this.#maxMessageBytes,
+    });
   }
 
   get endpoints(): readonly string[] {
@@ -70,9 +100,46 @@ export class EtcdClient implements AsyncDisposable {
     return res.kvs[0];
   }
 
-  /** Every key starting with `prefix` ("" for all), sorted by key, at one revision. */
-  getPrefix(prefix: string, opts: CallOptions = {}): Promise<RangeResult> {
-    return this.#range(`get prefix ${quote(prefix)}`, prefixRange(prefix), opts);
+  /**
+   * Every key starting with `prefix` ("" for all), sorted by key, at one revision: read in pages
+   * (`pageSize` keys, each page from the key after the last one, at the first page's revision).
+   * A page over the message limit is asked again with half the keys; a revision compacted
+   * between pages starts the listing over. `timeoutMs` is per page.
+   */
+  async getPrefix(prefix: string, opts: CallOptions = {}): Promise<RangeResult> {
+    const what = `get prefix ${quote(prefix)}`;
+    const range = prefixRange(prefix);
+    let limit = this.#pageSize;
+    let restarts = 0;
+    let kvs: KeyValue[] = [];
+    let from = range.key;
+    let revision: bigint | undefined;
+    for (;;) {
+      let page: { kvs: KeyValue[]; revision: bigint; more: boolean; lastKey: string | undefined };
+      try {
+        page = await this.#range(what, {
+          ...range,
+          key: from,
+          limit: String(limit),
+          ...(revision === undefined ? {} : { revision: revision.toString() }),
+        }, opts);
+      } catch (err) {
+        if (err instanceof EtcdError && err.tooLarge && limit > 1) {
+          limit = Math.ceil(limit / 2);
+          continue;
+        }
+        const compacted = err instanceof EtcdError && err.code === GrpcCode.outOfRange;
+        if (compacted && revision !== undefined && restarts++ < LIST_RESTARTS) {
+          [kvs, from, revision] = [[], range.key, undefined];
+          continue;
+        }
+        throw err;
+      }
+      revision ??= page.revision;
+      kvs.push(...page.kvs);
+      if (!page.more || page.lastKey === undefined) return { kvs, revision };
+      from = keyAfter(page.lastKey);
+    }
   }
 
   async put(key: string, value: string, opts: { lease?: bigint } = {}): Promise<PutResult> {
@@ -239,6 +306,8 @@ export class EtcdClient implements AsyncDisposable {
     const watch: Watch = new Watch(prefix, opts, {
       transport: this.#transport,
       timeoutMs: this.#timeoutMs,
+      livenessMs: this.#livenessMs,
+      maxMessageBytes: this.#maxMessageBytes,
       ...(this.#logger ? { logger: this.#logger } : {}),
       resetFirst,
       onStop: () => this.#children.delete(watch),
@@ -260,8 +329,15 @@ export class EtcdClient implements AsyncDisposable {
   async #range(what: string, body: Record<string, string>, opts: CallOptions) {
     const res = await this.#call(what, "/v3/kv/range", body, opts) as WireHeader & {
       kvs?: WireKeyValue[];
+      more?: boolean;
     };
-    return { kvs: (res.kvs ?? []).map(toKeyValue), revision: int64(res.header?.revision) };
+    const wire = res.kvs ?? [];
+    return {
+      kvs: wire.map(toKeyValue),
+      revision: int64(res.header?.revision),
+      more: res.more ?? false,
+      lastKey: wire.at(-1)?.key,
+    };
   }
 
   async #deleteRange(what: string, body: Record<string, string>): Promise<DeleteResult> {
@@ -270,4 +346,12 @@ export class EtcdClient implements AsyncDisposable {
     };
     return { deleted: smallInt(res.deleted), revision: int64(res.header?.revision) };
   }
+}
+
+/** The smallest key after `b64` (the gateway's base64 bytes): the key with a zero byte added. */
+function keyAfter(b64: string): string {
+  const key = base64ToBytes(b64);
+  const next = new Uint8Array(key.length + 1);
+  next.set(key);
+  return bytesToBase64(next);
 }

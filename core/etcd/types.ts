@@ -66,3 +66,17 @@ export interface EtcdLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** TLS to etcd: the CA that signed the members' certificates and, when etcd asks for client
+ * certificates (--client-cert-auth), this client's certificate and key (PEM). */
+export interface EtcdTls {
+  caPem: string;
+  certPem?: string;
+  keyPem?: string;
+}
+
+/** etcd user/password auth (etcd's RBAC). */
+export interface EtcdAuth {
+  username: string;
+  password: string;
+}

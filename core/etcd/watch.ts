@@ -1,12 +1,17 @@
 // A watch on a key prefix that outlives its endpoint. It tracks the next revision it expects;
 // when the stream breaks (member killed, network error, the member lost its leader, no `created`
 // within the timeout) it reconnects with backoff through the next endpoint and resumes from that
-// revision, so every event is delivered once and in order. When etcd has compacted that revision
-// the watch cannot resume: it asks `onReset` for a new start revision (the caller re-lists), or,
-// without one, stops with an EtcdError (code 11). A handler that throws stops the watch too.
+// revision, so every event is delivered once and in order. A stream that goes silent is probed
+// (_liveness.ts): over HTTP/2 (TLS) with a progress request on the stream itself, in plain HTTP/1.1
+// (which cannot send on an open stream) with a status request to its member; when no sign of life
+// comes within `livenessMs` the stream counts as broken, and the member's connection is replaced.
+// When etcd has compacted the revision to resume from, or sends a message over the size limit,
+// the watch cannot go on from there: it asks `onReset` for a new start revision (the caller
+// re-lists), or, without one, stops with an EtcdError. A handler that throws stops the watch too.
 import { int64, prefixRange, toWatchEvent, type WireEvent } from "./_codec.ts";
 import { delay, jitter } from "./_delay.ts";
-import { jsonObjects } from "./_json_stream.ts";
+import { jsonObjects, MessageTooLargeError } from "./_json_stream.ts";
+import { Liveness } from "./_liveness.ts";
 import type { Transport } from "./_transport.ts";
 import { EtcdError, GrpcCode } from "./errors.ts";
 import type { EtcdLogger, KeyValue, WatchEvent } from "./types.ts";
@@ -34,6 +39,9 @@ export interface ListWatchHandlers {
 export interface WatchContext {
   transport: Transport;
   timeoutMs: number;
+  /** How long a stream may go without a sign of life (see _liveness.ts). */
+  livenessMs: number;
+  maxMessageBytes: number;
   logger?: EtcdLogger;
   onStop(): void;
   /** Sync before the first connect (listAndWatch): call onReset(0n) for the start revision. */
@@ -48,6 +56,8 @@ class HandlerError extends Error {}
 interface WireWatchMessage {
   result?: {
     header?: { revision?: string };
+    /** "-1" for the answer to a progress request (etcd 3.4+: not tied to one watch). */
+    watch_id?: string;
     created?: boolean;
     canceled?: boolean;
     cancel_reason?: string;
@@ -116,16 +126,20 @@ export class Watch implements AsyncDisposable {
 
   async #run(): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
+    const { transport, timeoutMs, livenessMs } = this.#ctx;
     while (!this.#closed) {
       const stream = new AbortController();
       this.#stream = stream;
       let endpoint: string | undefined;
       let createTimer: ReturnType<typeof setTimeout> | undefined;
+      let liveness: Liveness | undefined;
+      let silentMs: number | undefined;
+      let close = () => {};
       try {
         if (this.#next === undefined && this.#ctx.resetFirst) this.#next = await this.#reset(0n);
         // Until etcd confirms the watch, a silent endpoint counts as a failed one.
-        createTimer = setTimeout(() => stream.abort(), this.#ctx.timeoutMs);
-        const opened = await this.#ctx.transport.stream(
+        createTimer = setTimeout(() => stream.abort(), timeoutMs);
+        const opened = await transport.stream(
           `watch "${this.prefix}"`,
           "/v3/watch",
           this.#request(),
@@ -133,10 +147,28 @@ export class Watch implements AsyncDisposable {
           // The member cancels the watch when it loses its leader instead of going quiet.
           { "Grpc-Metadata-Hasleader": "true" },
         );
-        endpoint = this.#endpoint = opened.endpoint;
+        close = opened.close;
+        const at = endpoint = this.#endpoint = opened.endpoint;
+        const send = opened.send;
+        liveness = new Liveness({
+          windowMs: livenessMs,
+          probe: send
+            ? () => send({ progress_request: {} })
+            : () =>
+              void transport.probe(at, livenessMs / 2, livenessMs / 2).then(
+                () => liveness?.seen(),
+                () => {}, // silence: the window runs out
+              ),
+          onDead: (ms) => {
+            silentMs = ms;
+            stream.abort();
+          },
+        });
         let restart = false;
-        for await (const msg of jsonObjects(opened.body, stream.signal)) {
-          const outcome = await this.#handle(msg as WireWatchMessage);
+        const messages = jsonObjects(opened.body, stream.signal, this.#ctx.maxMessageBytes);
+        for await (const msg of messages) {
+          liveness.seen();
+          const outcome = await this.#handle(msg as WireWatchMessage, opened.staleToken);
           if (outcome === "created") {
             clearTimeout(createTimer);
             backoff = BACKOFF_MIN_MS;
@@ -149,6 +181,10 @@ export class Watch implements AsyncDisposable {
         if (!restart) throw new Error("stream ended");
       } catch (err) {
         if (this.#closed) return;
+        if (err instanceof MessageTooLargeError) {
+          await this.#tooLarge(err);
+          continue;
+        }
         if (err instanceof HandlerError || (err instanceof EtcdError && !err.unavailable)) {
           const cause = err instanceof HandlerError ? err.cause : err;
           this.#ctx.logger?.error("etcd watch stopped", {
@@ -157,24 +193,44 @@ export class Watch implements AsyncDisposable {
           });
           throw cause;
         }
-        const cause = stream.signal.aborted
-          ? `no answer in ${this.#ctx.timeoutMs} ms`
+        const at = endpoint ?? transport.current;
+        const cause = silentMs !== undefined
+          ? `no sign of life for ${silentMs} ms (liveness ${livenessMs} ms)`
+          : stream.signal.aborted
+          ? `no answer in ${timeoutMs} ms`
           : (err as Error).message;
         this.#ctx.logger?.warn("etcd watch interrupted, reconnecting", {
           prefix: this.prefix,
-          endpoint: endpoint ?? this.#ctx.transport.current,
+          endpoint: at,
           cause,
           resumeAt: this.#next?.toString() ?? "now",
         });
-        this.#ctx.transport.demote(endpoint ?? this.#ctx.transport.current, cause);
+        if (silentMs !== undefined) transport.suspect(at, cause);
+        else transport.demote(at, cause);
         await delay(jitter(backoff), this.#closing.signal);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       } finally {
         clearTimeout(createTimer);
+        liveness?.stop();
         stream.abort();
+        close();
         this.#endpoint = undefined;
       }
     }
+  }
+
+  /** A message over the limit cannot be read, so the watch cannot pass its revision: re-list. */
+  async #tooLarge(err: MessageTooLargeError): Promise<void> {
+    const what = `etcd watch "${this.prefix}": ${err.message} (resuming at ${this.#next})`;
+    if (!this.#opts.onReset) {
+      this.#ctx.logger?.error("etcd watch stopped", { prefix: this.prefix, error: what });
+      throw new EtcdError(`${what}: cannot skip it without a re-list`, { unavailable: false });
+    }
+    this.#ctx.logger?.warn("etcd watch message too large, listing again", {
+      prefix: this.prefix,
+      limit: err.limit,
+    });
+    this.#next = await this.#reset(0n);
   }
 
   #request(): unknown {
@@ -188,8 +244,12 @@ export class Watch implements AsyncDisposable {
     };
   }
 
-  async #handle(msg: WireWatchMessage): Promise<"created" | "restart" | "events"> {
+  async #handle(
+    msg: WireWatchMessage,
+    staleToken: () => void,
+  ): Promise<"created" | "restart" | "events"> {
     if (msg.error) {
+      if (msg.error.grpc_code === GrpcCode.unauthenticated) staleToken();
       throw new EtcdError(`etcd watch "${this.prefix}": ${msg.error.message ?? "stream error"}`, {
         unavailable: true,
         ...(msg.error.grpc_code === undefined ? {} : { code: msg.error.grpc_code }),
@@ -217,8 +277,11 @@ export class Watch implements AsyncDisposable {
         throw new HandlerError("onEvents threw", { cause: err });
       }
       this.#next = events[events.length - 1]!.modRevision + 1n;
-    } else if (!r.events?.length && revision >= next) {
-      this.#next = revision + 1n; // progress notification: nothing up to `revision` is missing
+    } else if (!r.events?.length && revision >= next && r.watch_id !== "-1") {
+      // A progress notification of this watch: nothing up to `revision` is missing. (The answer
+      // to a progress request, watch_id -1, says no such thing in etcd 3.4: it carries the
+      // store's revision even while this watch is still catching up.)
+      this.#next = revision + 1n;
     }
     return "events";
   }

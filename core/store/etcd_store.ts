@@ -5,7 +5,8 @@
 // watches that resume from the last revision. While etcd is unreachable nothing is withdrawn:
 // the state tables keep what was last known and writes are retried. Services are stored with
 // their claimed cluster IPs and node ports (etcd_services.ts).
-import { EtcdClient, EtcdError, type LeaseKeeper, type Watch } from "../etcd/mod.ts";
+import { type EtcdAuth, EtcdClient, EtcdError, type EtcdTls } from "../etcd/mod.ts";
+import type { LeaseKeeper, Watch } from "../etcd/mod.ts";
 import { compare, op } from "../etcd/mod.ts";
 import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
@@ -37,6 +38,10 @@ export interface EtcdStoreOptions {
   log: Logger;
   /** Ranges services are checked against; default: the config schema's defaults. */
   services?: ServiceOptions;
+  tls?: EtcdTls;
+  auth?: EtcdAuth;
+  /** See EtcdClientOptions.watchLivenessMs. */
+  watchLivenessMs?: number;
 }
 
 const RETRY_MAX_MS = 5_000;
@@ -71,6 +76,9 @@ export class EtcdStore implements ClusterStore {
     this.#client = new EtcdClient({
       endpoints: o.endpoints,
       timeoutMs: o.timeoutMs,
+      ...(o.tls ? { tls: o.tls } : {}),
+      ...(o.auth ? { auth: o.auth } : {}),
+      ...(o.watchLivenessMs ? { watchLivenessMs: o.watchLivenessMs } : {}),
       logger: {
         warn: (m, f) => o.log.warn(`etcd: ${m}`, f),
         error: (m, f) => o.log.error(`etcd: ${m}`, f),

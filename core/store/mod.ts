@@ -27,6 +27,9 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
   const { store, node } = o.config;
   if (store.kind === "etcd") {
     const { EtcdStore } = await import("./etcd_store.ts");
+    const { loadEtcdCredentials } = await import("../etcd/mod.ts");
+    const credentials = await loadEtcdCredentials(store.etcd, "store.etcd");
+    for (const warning of credentials.warnings) o.log.warn(warning);
     const etcd = new EtcdStore({
       endpoints: store.etcd.endpoints,
       prefix: store.etcd.prefix,
@@ -38,6 +41,9 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
       stateDir: o.stateDir,
       log: o.log,
       services: serviceOptions(o.config.services),
+      ...(credentials.tls ? { tls: credentials.tls } : {}),
+      ...(credentials.auth ? { auth: credentials.auth } : {}),
+      watchLivenessMs: store.etcd.watchLiveness * 1000,
     });
     etcd.startIdentityGc(store.etcd.identityGC);
     return etcd;

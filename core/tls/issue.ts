@@ -41,6 +41,12 @@ export interface CertificateOptions {
   usage: readonly ("server" | "client")[];
   days: number;
   now?: Date;
+  /**
+   * Leave the common name out of the subject (it becomes O=hypha, OU=<name>): etcd's JSON
+   * gateway refuses a client certificate with a common name once etcd's auth is on, because it
+   * cannot pass the name on as the user.
+   */
+  noCommonName?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -135,7 +141,7 @@ export async function issueCertificate(
   );
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
-    subject: [{ CN: [opts.name] }],
+    subject: opts.noCommonName ? [{ O: ["hypha"] }, { OU: [opts.name] }] : [{ CN: [opts.name] }],
     issuer: caCert!.subjectName,
     notBefore,
     notAfter,

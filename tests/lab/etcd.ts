@@ -1,6 +1,7 @@
 // Real etcd clusters for tests: 1 or 3 `etcd` processes forming a static cluster, each member on
-// its own ports (several clusters can run at once), optionally inside a network namespace. Member
-// indexes are 0-based. Every member logs to `<dataDir>/etcd<i>.log`; start errors carry its tail.
+// its own ports (several clusters can run at once), optionally inside a network namespace, and
+// optionally with TLS for clients and peers (client certificates required). Member indexes are
+// 0-based. Every member logs to `<dataDir>/etcd<i>.log`; start errors carry its tail.
 // close() (or `await using`) kills every member and removes what the cluster wrote to dataDir.
 import { join } from "node:path";
 import { run } from "./netns.ts";
@@ -20,6 +21,17 @@ export interface EtcdClusterOptions {
   basePort?: number;
   /** How long start() and restart() wait for health (default 20 s). */
   timeoutMs?: number;
+  /** TLS for clients and peers, with --client-cert-auth: https URLs. */
+  tls?: EtcdClusterTls;
+}
+
+/** PEM files for a TLS cluster. */
+export interface EtcdClusterTls {
+  ca: string;
+  /** Member i's certificate: server and client usage (peers and etcd's own gateway present it). */
+  member(i: number): { cert: string; key: string };
+  /** A client certificate the harness (health checks, etcdctl) presents. */
+  client: { cert: string; key: string };
 }
 
 export interface EtcdMember {
@@ -54,6 +66,7 @@ class Member implements EtcdMember {
     readonly dataDir: string,
     readonly logFile: string,
     readonly args: string[],
+    readonly tls: EtcdClusterTls | undefined,
   ) {}
 
   get name(): string {
@@ -105,9 +118,15 @@ class Member implements EtcdMember {
   }
 
   async #healthy(): Promise<boolean> {
-    if (this.ns) {
-      const cmd = ["etcdctl", `--endpoints=${this.clientUrl}`, "endpoint", "health"];
-      const res = await run(["ip", "netns", "exec", this.ns, ...cmd], {
+    if (this.ns || this.tls) {
+      const cmd = [
+        "etcdctl",
+        `--endpoints=${this.clientUrl}`,
+        ...etcdctlTlsFlags(this.tls),
+        "endpoint",
+        "health",
+      ];
+      const res = await run([...(this.ns ? ["ip", "netns", "exec", this.ns] : []), ...cmd], {
         allowFail: true,
         timeoutMs: 3_000,
       }).catch(() => undefined);
@@ -157,9 +176,11 @@ class Member implements EtcdMember {
 
 export class EtcdCluster implements AsyncDisposable {
   readonly #members: Member[];
+  readonly tls: EtcdClusterTls | undefined;
 
-  private constructor(members: Member[]) {
+  private constructor(members: Member[], tls: EtcdClusterTls | undefined) {
     this.#members = members;
+    this.tls = tls;
   }
 
   /** Starts every member and waits until all are healthy. */
@@ -167,7 +188,7 @@ export class EtcdCluster implements AsyncDisposable {
     await Deno.mkdir(opts.dataDir, { recursive: true });
     for (let attempt = 1;; attempt++) {
       const basePort = opts.basePort ?? freeBasePort(opts);
-      const cluster = new EtcdCluster(plan(opts, basePort));
+      const cluster = new EtcdCluster(plan(opts, basePort), opts.tls);
       try {
         for (const m of cluster.#members) m.spawn();
         await Promise.all(cluster.#members.map((m) => m.waitHealthy(opts.timeoutMs ?? 20_000)));
@@ -235,11 +256,33 @@ export class EtcdCluster implements AsyncDisposable {
   }
 }
 
+/** etcdctl's flags for a TLS cluster (none for a plain one). */
+export function etcdctlTlsFlags(tls: EtcdClusterTls | undefined): string[] {
+  if (!tls) return [];
+  return [`--cacert=${tls.ca}`, `--cert=${tls.client.cert}`, `--key=${tls.client.key}`];
+}
+
+function tlsArgs(tls: EtcdClusterTls | undefined, i: number): string[] {
+  if (!tls) return [];
+  const { cert, key } = tls.member(i);
+  return [
+    `--cert-file=${cert}`,
+    `--key-file=${key}`,
+    "--client-cert-auth",
+    `--trusted-ca-file=${tls.ca}`,
+    `--peer-cert-file=${cert}`,
+    `--peer-key-file=${key}`,
+    "--peer-client-cert-auth",
+    `--peer-trusted-ca-file=${tls.ca}`,
+  ];
+}
+
 function plan(opts: EtcdClusterOptions, basePort: number): Member[] {
   const n = opts.members;
   const host = (i: number) => opts.host?.(i) ?? "127.0.0.1";
-  const clientUrl = (i: number) => `http://${host(i)}:${basePort + 2 * i}`;
-  const peerUrl = (i: number) => `http://${host(i)}:${basePort + 2 * i + 1}`;
+  const scheme = opts.tls ? "https" : "http";
+  const clientUrl = (i: number) => `${scheme}://${host(i)}:${basePort + 2 * i}`;
+  const peerUrl = (i: number) => `${scheme}://${host(i)}:${basePort + 2 * i + 1}`;
   const initialCluster = Array.from({ length: n }, (_, i) => `etcd${i}=${peerUrl(i)}`).join(",");
   const token = `hypha-${basePort}-${crypto.randomUUID().slice(0, 8)}`;
   return Array.from({ length: n }, (_, i) => {
@@ -258,6 +301,7 @@ function plan(opts: EtcdClusterOptions, basePort: number): Member[] {
       "--heartbeat-interval=50",
       "--election-timeout=500",
       "--logger=zap",
+      ...tlsArgs(opts.tls, i),
     ];
     return new Member(
       i,
@@ -267,6 +311,7 @@ function plan(opts: EtcdClusterOptions, basePort: number): Member[] {
       dataDir,
       join(opts.dataDir, `etcd${i}.log`),
       args,
+      opts.tls,
     );
   });
 }

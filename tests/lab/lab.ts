@@ -8,7 +8,8 @@ import { mergeValues } from "../../core/config/layers.ts";
 import { PkiDir } from "../../core/tls/mod.ts";
 import { AgentProcess, MAIN } from "./agent_process.ts";
 import { createNodeCgroup, ensureCgroupMount, removeLabCgroups } from "./cgroup.ts";
-import { EtcdCluster } from "./etcd.ts";
+import { EtcdCluster, etcdctlTlsFlags } from "./etcd.ts";
+import { enableEtcdAuth, randomPassword } from "./etcd_auth.ts";
 import { inNs, ip, listNetns, run } from "./netns.ts";
 import { type LabPod, type PodOptions, Pods } from "./pods.ts";
 
@@ -29,8 +30,12 @@ export interface LabOptions {
   nodes?: number | string[];
   /** Extra config for every node (merged into its YAML file). */
   nodeConfig?: Record<string, unknown>;
-  /** Real etcd members (in the lab's `kv` namespace) as the cluster store; 0 = local store. */
+  /** Real etcd members (in the lab's `kv` namespace) as the cluster store; 0 = local store.
+   * They run with TLS and client-certificate auth (peers too); each agent has a client
+   * certificate of its own (`<node>-etcd`, no common name). */
   etcd?: 0 | 1 | 3;
+  /** etcd auth on: a user per node whose role writes only its own keys (etcd_auth.ts). */
+  etcdAuth?: boolean;
   /** Cross-node pod routing (default tunnel). */
   routing?: "tunnel" | "native";
 }
@@ -136,15 +141,35 @@ export class Lab implements AsyncDisposable {
       );
       store = { store: { kind: "local", manifests: dir } };
     }
+    const etcdPasswords = new Map<string, string>();
     if (opts.etcd) {
       await attach(this.kv.ns, `h${this.id}kv`, this.kv.ip);
+      for (let i = 0; i < opts.etcd; i++) {
+        await this.pki.issue({
+          name: `etcd${i}`,
+          ips: [this.kv.ip],
+          usage: ["server", "client"], // peers and etcd's own gateway present it as a client
+          days: 6,
+        });
+      }
+      // etcdctl's certificate: with etcd auth on, its common name makes it etcd's root user.
+      await this.pki.issue({ name: "root", usage: ["client"], days: 6 });
       this.etcd = await EtcdCluster.start({
         members: opts.etcd,
         ns: () => this.kv.ns,
         host: () => this.kv.ip,
         dataDir: join(this.dir, "etcd"),
+        tls: {
+          ca: this.pki.path("ca.crt"),
+          member: (i) => this.tlsFiles(`etcd${i}`),
+          client: this.tlsFiles("root"),
+        },
       });
       store = { store: { kind: "etcd", etcd: { endpoints: this.etcd.endpoints } } };
+      if (opts.etcdAuth) {
+        for (const name of names) etcdPasswords.set(name, randomPassword());
+        await enableEtcdAuth((args) => this.etcdctl(args), this.etcdBase, etcdPasswords);
+      }
     }
     for (const [i, name] of names.entries()) {
       const ns = `${PREFIX}${this.id}-${name}`;
@@ -167,13 +192,27 @@ export class Lab implements AsyncDisposable {
         datapath: { devices: ["eth0"], cgroupRoot },
         networking: { routing: opts.routing ?? "tunnel" },
         ...store,
-      }, extra);
+      }, opts.etcd ? await this.#etcdClientConfig(name, dir, etcdPasswords.get(name)) : {});
+      const merged = mergeValues(config, extra);
       const configFile = join(dir, "config.yaml");
-      await Deno.writeTextFile(configFile, stringify(config));
+      await Deno.writeTextFile(configFile, stringify(merged));
       const socket = join(dir, "run", name, "api.sock");
       const agent = new AgentProcess(ns, configFile, socket, join(dir, "agent.log"));
       this.nodes.set(name, { name, ns, ip: address, dir, configFile, socket, agent });
     }
+  }
+
+  /** A node's store.etcd credentials: its own client certificate, and its etcd user if any. */
+  async #etcdClientConfig(name: string, dir: string, password: string | undefined) {
+    const cert = `${name}-etcd`;
+    await this.pki.issue({ name: cert, usage: ["client"], days: 6, noCommonName: true });
+    const etcd: Record<string, unknown> = { tls: this.tlsFiles(cert) };
+    if (password) {
+      const passwordFile = join(dir, "etcd-password");
+      await Deno.writeTextFile(passwordFile, password, { mode: 0o600 });
+      Object.assign(etcd, { username: name, passwordFile });
+    }
+    return { store: { etcd } };
   }
 
   /** A bridge in the underlay namespace (br0 is the lab's own underlay network). */
@@ -238,6 +277,7 @@ export class Lab implements AsyncDisposable {
     const r = await inNs(this.kv.ns, [
       "etcdctl",
       `--endpoints=${this.etcd.endpoints.join(",")}`,
+      ...etcdctlTlsFlags(this.etcd.tls),
       ...args,
     ], { timeoutMs: 10_000 });
     return r.stdout;

@@ -1,5 +1,6 @@
 // Bringing labs up from the command line (`lab up`, the demo) and describing them.
 import { join } from "node:path";
+import { etcdctlTlsFlags } from "./etcd.ts";
 import { Lab, type LabOptions, WORLD_IP } from "./lab.ts";
 
 export function flag(args: string[], name: string): string | undefined {
@@ -11,7 +12,13 @@ export function describe(lab: Lab): string {
   const lines = [
     `lab ${lab.id}: underlay namespace ${lab.underlay} (bridge br0), world ${lab.external.ns} ${lab.external.ip} (and ${WORLD_IP})`,
   ];
-  if (lab.etcd) lines.push(`  etcd: ${lab.etcd.endpoints.join(", ")} in namespace ${lab.kv.ns}`);
+  if (lab.etcd) {
+    lines.push(`  etcd: ${lab.etcd.endpoints.join(", ")} in namespace ${lab.kv.ns} (TLS)`);
+    lines.push(
+      `    etcdctl: ip netns exec ${lab.kv.ns} etcdctl --endpoints=${lab.etcd.endpoints[0]} ` +
+        etcdctlTlsFlags(lab.etcd.tls).join(" ") + " get --prefix /hypha/",
+    );
+  }
   for (const n of lab.nodes.values()) {
     lines.push(`  node ${n.name}: namespace ${n.ns}, eth0 ${n.ip}, agent socket ${n.socket}`);
     lines.push(
