@@ -1,13 +1,14 @@
 // The node's instance id: a random id of its state directory, created once, that tells the
 // cluster store a restart of this agent from a second agent under the same node name. It is
 // kept twice: in `<stateDir>/instance` and as the name of a directory in the node's bpffs pin
-// directory (`<pinDir>/instance.<id>`), which lives as long as the pinned datapath. When the
-// file is damaged the pinned copy restores it, so a restart is not mistaken for an impostor.
+// directory (`<pinDir>/instance_<id>`; bpffs names hold no dots), which lives as long as the
+// pinned datapath. When the file is damaged the pinned copy restores it, so a restart is not
+// mistaken for an impostor.
 import { join } from "node:path";
 import { damagedStateFiles, readStateText, writeStateFile } from "../state_files/mod.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const PINNED = /^instance\.([0-9a-f-]{36})$/;
+const PINNED = /^instance_([0-9a-f-]{36})$/;
 
 function parseInstance(text: string): string {
   const id = text.trim();
@@ -53,8 +54,8 @@ export async function instanceId(stateDir: string, pinDir: string): Promise<stri
   }
   await Deno.mkdir(pinDir, { recursive: true });
   for (const other of pinned) {
-    if (other !== id) await Deno.remove(join(pinDir, `instance.${other}`)).catch(() => {});
+    if (other !== id) await Deno.remove(join(pinDir, `instance_${other}`)).catch(() => {});
   }
-  if (!pinned.includes(id)) await Deno.mkdir(join(pinDir, `instance.${id}`));
+  if (!pinned.includes(id)) await Deno.mkdir(join(pinDir, `instance_${id}`));
   return id;
 }

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { tempBpffs } from "../bpf/_testing.ts";
 import { damagedStateFiles } from "../state_files/mod.ts";
 import { instanceId } from "./instance_id.ts";
 
 Deno.test("instanceId() is created once and kept; a damaged file comes back from the pinned copy", async (t) => {
   const root = await Deno.makeTempDir({ prefix: "hypha-instance-" });
+  await using bpffs = await tempBpffs();
   const stateDir = join(root, "state");
-  const pinDir = join(root, "pins");
+  const pinDir = join(bpffs.path, "hypha", "n1");
   await Deno.mkdir(stateDir);
   const file = join(stateDir, "instance");
   try {
@@ -14,7 +16,7 @@ Deno.test("instanceId() is created once and kept; a damaged file comes back from
     await t.step("created, with its pinned copy", async () => {
       assert.match(first, /^[0-9a-f-]{36}$/);
       assert.equal((await Deno.readTextFile(file)).trim(), first);
-      assert.ok((await Deno.stat(join(pinDir, `instance.${first}`))).isDirectory);
+      assert.ok((await Deno.stat(join(pinDir, `instance_${first}`))).isDirectory);
       assert.equal(await instanceId(stateDir, pinDir), first);
     });
     const damaged: Array<[string, string]> = [["empty", ""], ["torn", first.slice(0, 10)], [

@@ -343,8 +343,13 @@ export class PolicyEnforcer implements EndpointPolicyHook {
     const started = performance.now();
     const revision = this.#o.store.policyRevision;
     const inputs = this.#inputs();
-    // New CIDR identities are on disk before the maps use them.
-    await this.#cidrSaved;
+    // New CIDR identities are on disk before the maps use them (a failed write is reported;
+    // enforcement goes on, and the next assignment writes the file again).
+    const saving = this.#cidrSaved;
+    await saving.catch((err) => {
+      this.#o.log.warn("cannot save CIDR identities", { error: String(err) });
+      if (this.#cidrSaved === saving) this.#cidrSaved = Promise.resolve();
+    });
     const pm = this.#o.maps.policy;
     const snapshot = pm.snapshot();
     let changed = 0;
