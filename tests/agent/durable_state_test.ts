@@ -234,7 +234,7 @@ Deno.test("durable state: kill -9 inside state writes and damaged state files co
           } else {
             const report = (await damaged(n1)).find((d) => d.path === file);
             assert.ok(report, `${when}: not reported in hypha status`);
-            if (i === 0) {
+            if (name === "instance") {
               const text = (await lab.hypha("n1", ["status"])).stdout;
               assert.ok(text.includes(`State file: DAMAGED ${file}: `), text);
             }
