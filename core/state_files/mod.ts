@@ -1,7 +1,7 @@
 // core/state_files: the agent's state directory on disk. Every state file is written through
 // writeStateFile() (temp file, fsync, rename, directory fsync), read as ok / missing / damaged,
 // and a damaged one is reported to damagedStateFiles with what the owner rebuilt instead.
-export { damagedStateFiles, DamageReports, type StateFileDamage } from "./damage.ts";
+export { damagedStateFiles, type StateFileDamage } from "./damage.ts";
 export {
   anyObject,
   readStateFile,
@@ -16,8 +16,6 @@ export {
   removeStateFile,
   setAside,
   type StateWriteOptions,
-  syncDir,
-  tempPathFor,
   writeStateFile,
   writeStateFileSync,
 } from "./write.ts";

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readStateFile, recordOf } from "./read.ts";
 import { removeStaleTemps } from "./stale_temps.ts";
-import { removeStateFile, tempPathFor, writeStateFile, writeStateFileSync } from "./write.ts";
+import {
+  removeStateFile,
+  setAside,
+  tempPathFor,
+  writeStateFile,
+  writeStateFileSync,
+} from "./write.ts";
 
 const counter = recordOf("a number", (v): v is number => typeof v === "number");
 
@@ -139,5 +145,17 @@ Deno.test("kill -9 of a process writing in a loop leaves a whole version every t
       assert.deepEqual(await listDir(dir), ["loop.json", "writer.ts"]);
     }
     assert.ok(versions.size >= 1);
+  });
+});
+
+Deno.test("setAside() keeps a damaged file as <name>.damaged, replacing an older one", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "policies.json");
+    await Deno.writeTextFile(path, '{"a":');
+    assert.equal(await setAside(path), `${path}.damaged`);
+    await Deno.writeTextFile(path, '{"b":');
+    await setAside(path);
+    assert.deepEqual(await listDir(dir), ["policies.json.damaged"]);
+    assert.equal(await Deno.readTextFile(`${path}.damaged`), '{"b":');
   });
 });
