@@ -276,7 +276,9 @@ export class PolicyEnforcer implements EndpointPolicyHook {
         this.#cidrIds.set(ipcacheKeyCidr(key).toString(), value.identity);
       }
     }
-    await this.#saveCidrIds();
+    await this.#saveCidrIds().catch((err) =>
+      this.#o.log.warn("cannot save CIDR identities", { error: String(err) })
+    );
     damagedStateFiles.report(
       file,
       r.problem,
