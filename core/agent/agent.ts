@@ -52,6 +52,7 @@ import { validatePolicyText } from "./policy_api.ts";
 import { validateServiceText } from "./service_api.ts";
 import { serviceOptions } from "../service/options.ts";
 import { parseHostPort } from "../config/host_port.ts";
+import { damagedStateFiles, removeStaleTemps, writeStateFile } from "../state_files/mod.ts";
 
 export interface AgentOptions {
   node?: string;
@@ -110,6 +111,7 @@ export class Agent implements AdminBackend {
   /** Settles when the node is ready; rejects when bring-up failed for good (e.g. a conflict). */
   whenReady: Promise<void> = Promise.resolve();
   #lastReconcile: DatapathStatus["lastReconcile"] = null;
+  #unwatchStateFiles: () => void = () => {};
 
   private constructor(
     loaded: LoadedConfig,
@@ -164,7 +166,14 @@ export class Agent implements AdminBackend {
         message: "pod networking needs a network device (the node's uplink); none found",
       }]);
     }
-    const datapath = HostDatapath.load(paths, config.datapath.attachMode);
+    const unwatchStateFiles = await watchStateDir(paths.stateDir, log);
+    let datapath: HostDatapath;
+    try {
+      datapath = HostDatapath.load(paths, config.datapath.attachMode);
+    } catch (err) {
+      unwatchStateFiles();
+      throw err;
+    }
     const hooks = new Hooks((e) =>
       log.warn("hook handler failed", { event: e.event, plugin: e.owner, error: String(e.error) })
     );
@@ -192,6 +201,7 @@ export class Agent implements AdminBackend {
       });
       for (const map of datapath.ownedMaps()) ownedMaps.set(map.name, { owner: "core", map });
       agent = new Agent(loaded, log, features, datapath, host, ownedMaps, metrics);
+      agent.#unwatchStateFiles = unwatchStateFiles;
       agent.#reconcile(devices);
       if (config.networking.enabled) {
         agent.#networking = await Networking.create({
@@ -229,13 +239,14 @@ export class Agent implements AdminBackend {
         socketPath: agent.paths.apiSocket,
         ...(await tcpListener(loaded, agent)),
       });
-      await Deno.writeTextFile(
-        `${paths.stateDir}/agent.json`,
+      await writeStateFile(
+        join(paths.stateDir, "agent.json"),
         JSON.stringify({
           pid: Deno.pid,
           startedAt: agent.#startedAt.toISOString(),
           version: VERSION,
         }),
+        { mode: 0o644 },
       );
       const ready = agent;
       agent.whenReady = (async () => {
@@ -253,7 +264,10 @@ export class Agent implements AdminBackend {
       return agent;
     } catch (err) {
       if (agent) await agent.stop();
-      else datapath.close();
+      else {
+        datapath.close();
+        unwatchStateFiles();
+      }
       throw err;
     }
   }
@@ -286,6 +300,7 @@ export class Agent implements AdminBackend {
     await this.#host.stopAll();
     await this.#networking?.stop();
     this.#datapath.close();
+    this.#unwatchStateFiles();
     this.log.info("stopped; datapath left attached");
   }
 
@@ -301,6 +316,7 @@ export class Agent implements AdminBackend {
       startedAt: this.#startedAt.toISOString(),
       ready: this.#ready,
       memory: Deno.memoryUsage(),
+      damagedStateFiles: damagedStateFiles.under(this.paths.stateDir),
     };
   }
 
@@ -494,4 +510,22 @@ async function tcpListener(
   }
   // api.tcp.listen was validated as host:port by the config schema
   return { tcp: { ...parseHostPort(tcp.listen)!, app: createApiApp(agent, { token }) } };
+}
+
+/**
+ * Prepares the state directory for a run: temp files of writes a kill interrupted go, and every
+ * damaged state file a reader finds from now on is logged. Returns the stop of the watch.
+ */
+async function watchStateDir(stateDir: string, log: Logger): Promise<() => void> {
+  damagedStateFiles.forget(stateDir);
+  const unwatch = damagedStateFiles.watch(
+    stateDir,
+    (d) =>
+      log.warn("damaged state file", { file: d.path, problem: d.problem, recovery: d.recovery }),
+  );
+  const stale = await removeStaleTemps(stateDir);
+  if (stale.length) {
+    log.info("removed temp files of interrupted writes", { files: stale.join(",") });
+  }
+  return unwatch;
 }

@@ -18,7 +18,7 @@ import { NodeNetwork } from "../network/node_network.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import type { State } from "../state/mod.ts";
 import { type ClusterStore, createStore } from "../store/mod.ts";
-import { join } from "node:path";
+import { instanceId } from "./instance_id.ts";
 import type { NodePaths } from "./paths.ts";
 
 export interface NetworkingOptions {
@@ -29,18 +29,6 @@ export interface NetworkingOptions {
   uplink: string;
   log: Logger;
   onRegeneration?: PolicyEnforcerOptions["onRegeneration"];
-}
-
-/** A random id of this node's state directory, created once (tells restarts from impostors). */
-async function instanceId(stateDir: string): Promise<string> {
-  const file = join(stateDir, "instance");
-  try {
-    return (await Deno.readTextFile(file)).trim();
-  } catch {
-    const id = crypto.randomUUID();
-    await Deno.writeTextFile(file, id);
-    return id;
-  }
 }
 
 export class Networking {
@@ -109,7 +97,7 @@ export class Networking {
         maps: o.host.clusterMaps,
         pods,
         log: o.log,
-        instance: await instanceId(o.paths.stateDir),
+        instance: await instanceId(o.paths.stateDir, o.paths.pinDir),
         uplink: o.uplink,
       });
       return new Networking(o, pods, store, network);
@@ -128,13 +116,16 @@ export class Networking {
     await this.network.register();
     await this.policy.start();
     const r = await this.endpoints.restore();
-    if (r.restored || r.removed) this.#o.log.info("endpoints restored", r);
+    if (r.restored || r.removed || r.rebuilt) this.#o.log.info("endpoints restored", r);
     this.endpoints.start();
     this.network.start(this.policy.firstRun);
     await this.store.start();
     // Ready only once the node knows the cluster and enforces its policies: a pod added before
     // that would get the policy of an empty cluster.
     await this.store.synced;
+    // Identities the store no longer holds (a lost identities file) and labels of endpoints
+    // rebuilt from the kernel come back now that the store is synced.
+    await this.endpoints.relabel();
     await this.policy.firstRun;
     this.#gcTimer = setInterval(
       () => this.#collectConntrack(),

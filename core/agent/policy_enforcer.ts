@@ -31,6 +31,11 @@ import type { CidrGroup, Policy, PolicyIssue, RuleRef } from "../policy/model.ts
 import { parseManifest } from "../policy/parse/mod.ts";
 import type { State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
+import { ipcacheKeyCidr } from "../datapath/addr.ts";
+import { damagedStateFiles, readStateFile, recordOf, writeStateFile } from "../state_files/mod.ts";
+
+const isLocalIdentity = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= FIRST_LOCAL_IDENTITY && (v as number) <= 0xffffffff;
 
 /** ENDPOINT_F_* in bpf/lib/endpoint.h */
 const FLAGS = { enforceIngress: 0x2, enforceEgress: 0x4, auditIngress: 0x8, auditEgress: 0x10 };
@@ -89,6 +94,7 @@ export class PolicyEnforcer implements EndpointPolicyHook {
   readonly #rules = new Map<number, RuleInfo>();
   readonly #computed = new Map<number, EndpointPolicy>();
   #cidrIds = new Map<string, number>();
+  #cidrSaved: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> = Promise.resolve();
   #pending = false;
@@ -255,12 +261,37 @@ export class PolicyEnforcer implements EndpointPolicyHook {
     return join(this.#o.stateDir, "cidr_identities.json");
   }
 
+  /**
+   * The CIDR identities of the previous run. A damaged file is rebuilt from the ipcache, which
+   * holds every CIDR identity the datapath enforces with (rows in the node-local range).
+   */
   async #loadCidrIds(): Promise<void> {
-    try {
-      this.#cidrIds = new Map(Object.entries(JSON.parse(await Deno.readTextFile(this.#cidrFile))));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const file = this.#cidrFile;
+    const r = await readStateFile(file, recordOf("a CIDR identity", isLocalIdentity));
+    if (r.kind === "ok") this.#cidrIds = new Map(Object.entries(r.value));
+    if (r.kind !== "damaged") return;
+    this.#cidrIds = new Map();
+    for (const [key, value] of this.#o.maps.ipcache.kernelEntries()) {
+      if (isLocalIdentity(value.identity)) {
+        this.#cidrIds.set(ipcacheKeyCidr(key).toString(), value.identity);
+      }
     }
+    await this.#saveCidrIds().catch((err) =>
+      this.#o.log.warn("cannot save CIDR identities", { error: String(err) })
+    );
+    damagedStateFiles.report(
+      file,
+      r.problem,
+      `rebuilt from the ipcache: ${this.#cidrIds.size} CIDR identities`,
+    );
+  }
+
+  #saveCidrIds(): Promise<void> {
+    this.#cidrSaved = writeStateFile(
+      this.#cidrFile,
+      JSON.stringify(Object.fromEntries(this.#cidrIds)),
+    );
+    return this.#cidrSaved;
   }
 
   #assignCidrIds(cidrs: Set<string>): void {
@@ -271,9 +302,8 @@ export class PolicyEnforcer implements EndpointPolicyHook {
       this.#cidrIds.set(c, next++);
       added = true;
     }
-    if (added) {
-      Deno.writeTextFileSync(this.#cidrFile, JSON.stringify(Object.fromEntries(this.#cidrIds)));
-    }
+    // Written in the background, in order; a computation waits for it before it writes maps.
+    if (added) this.#saveCidrIds().catch(() => {});
     this.#o.network.setCidrIdentities(
       new Map([...this.#cidrIds].filter(([c]) => cidrs.has(c))),
     );
@@ -315,6 +345,13 @@ export class PolicyEnforcer implements EndpointPolicyHook {
     const started = performance.now();
     const revision = this.#o.store.policyRevision;
     const inputs = this.#inputs();
+    // New CIDR identities are on disk before the maps use them (a failed write is reported;
+    // enforcement goes on, and the next assignment writes the file again).
+    const saving = this.#cidrSaved;
+    await saving.catch((err) => {
+      this.#o.log.warn("cannot save CIDR identities", { error: String(err) });
+      if (this.#cidrSaved === saving) this.#cidrSaved = Promise.resolve();
+    });
     const pm = this.#o.maps.policy;
     const snapshot = pm.snapshot();
     let changed = 0;

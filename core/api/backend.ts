@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import type { PluginStatus } from "../plugin/host.ts";
 import type { FlowsView } from "../flows/observer.ts";
+import type { StateFileDamage } from "../state_files/mod.ts";
 
 export interface NodeStatus {
   name: string;
@@ -13,6 +14,8 @@ export interface NodeStatus {
   ready: boolean;
   /** The agent process's memory, bytes (Deno.memoryUsage()). */
   memory?: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** State files found damaged since the agent started, with what it rebuilt instead. */
+  damagedStateFiles?: StateFileDamage[];
 }
 
 export interface AttachmentRow {

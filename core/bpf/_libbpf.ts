@@ -94,6 +94,8 @@ const libcSymbols = {
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  if_nameindex: { parameters: [], result: "pointer" },
+  if_freenameindex: { parameters: ["pointer"], result: "void" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   // Blocking wait on the ring buffer's epoll fd, on a worker thread so the event loop stays free.
   epoll_wait: {

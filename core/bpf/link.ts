@@ -2,7 +2,7 @@
 // cgroup hooks. Link-based attachments (tcx, xdp, cgroup) can be pinned so they outlive the agent;
 // an unpinned link is detached when its last fd closes. clsact filters live in the kernel until
 // detached and need no pin.
-import { closeFd, cstr, lib } from "./_libbpf.ts";
+import { closeFd, cstr, lib, readCString } from "./_libbpf.ts";
 import { BpfError, bpfError, NotSupportedError } from "./errors.ts";
 import type { BpfProgram } from "./object.ts";
 
@@ -295,6 +295,24 @@ export function attachCgroup(
     return BpfLink.fromFd("cgroup", fd);
   } finally {
     closeFd(cgfd);
+  }
+}
+
+/** The interface names of the calling thread's network namespace (if_nameindex(3)). */
+export function interfaceNames(): string[] {
+  const { libc } = lib();
+  const list = libc.if_nameindex();
+  if (!list) throw new BpfError("listing interfaces", 12, "out of memory?");
+  try {
+    // struct if_nameindex { unsigned int if_index; char *if_name; }: 16 bytes on 64-bit
+    const view = new Deno.UnsafePointerView(list);
+    const names: string[] = [];
+    for (let off = 0; view.getUint32(off) !== 0; off += 16) {
+      names.push(readCString(Deno.UnsafePointer.create(view.getBigUint64(off + 8))));
+    }
+    return names;
+  } finally {
+    libc.if_freenameindex(list);
   }
 }
 

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { none, perCpu, u32, u64 } from "./codec.ts";
-import { attachCgroup, attachTc, attachXdp, BpfLink, findTcFilter, ifIndex } from "./link.ts";
+import {
+  attachCgroup,
+  attachTc,
+  attachXdp,
+  BpfLink,
+  findTcFilter,
+  ifIndex,
+  interfaceNames,
+} from "./link.ts";
 import { type BpfMap, possibleCpus } from "./map.ts";
 import { withNetns } from "./netns.ts";
 import { BpfObject } from "./object.ts";
@@ -77,6 +85,11 @@ Deno.test("attachTc() in clsact mode installs a filter that can be found again",
     found.detach();
     assert.equal(findTcFilter(ifIndex("a0"), "egress"), undefined);
   });
+});
+
+Deno.test("interfaceNames() lists the interfaces of the calling thread's namespace", async () => {
+  await using ns = await tempNetns();
+  assert.deepEqual(withNetns(ns.path, () => interfaceNames()).sort(), ["a0", "lo"]);
 });
 
 Deno.test("RingBuffer delivers one event per packet from a tc program", async () => {

@@ -18,6 +18,7 @@ export {
   type CgroupAttachType,
   findTcFilter,
   ifIndex,
+  interfaceNames,
   type LinkInfo,
   linkWriteCount,
   type TcDirection,

@@ -509,6 +509,9 @@ function statusText(
     const r = s.datapath.lastReconcile;
     lines.push(`Reconcile:  ${r.ok ? "ok" : `FAILED: ${r.errors.join("; ")}`} at ${r.at}`);
   }
+  for (const d of s.node.damagedStateFiles ?? []) {
+    lines.push(`State file: DAMAGED ${d.path}: ${d.problem}; ${d.recovery}`);
+  }
   lines.push(
     "",
     renderTable(

@@ -32,7 +32,18 @@ import { ClusterMaps, ownedMap } from "./cluster_maps.ts";
 import { type AttachmentStatus, type AttachResult, TcAttachments } from "./tc_attachments.ts";
 
 /** Attachment managers (pin prefixes) of every hypha datapath object, for cleanup. */
-export const ATTACHMENT_PREFIXES = ["tc", "lxc", "ovl"];
+/**
+ * The tc attachment managers of a node (record prefix -> the start of their programs' kernel
+ * names): node devices, endpoint veths, the tunnel device.
+ */
+export const ATTACHMENT_OWNERS = {
+  tc: "hypha_host_",
+  lxc: "hypha_lxc_",
+  ovl: "hypha_overlay_",
+} as const;
+export const ATTACHMENT_PREFIXES = Object.keys(ATTACHMENT_OWNERS) as Array<
+  keyof typeof ATTACHMENT_OWNERS
+>;
 
 const DIRECTIONS: TcDirection[] = ["ingress", "egress"];
 const PROGRAMS: Record<TcDirection, string> = {
@@ -108,7 +119,7 @@ export class HostDatapath implements Disposable {
       codec.perCpu(m.hypha_traffic.value, cpus),
     );
     this.#hooks = obj.map("hypha_hooks", codec.u32, codec.u32);
-    this.#attachments = new TcAttachments(dirs, mode);
+    this.#attachments = new TcAttachments(dirs, mode, "tc", ATTACHMENT_OWNERS.tc);
     this.clusterMaps = new ClusterMaps(obj, dirs.mapsDir);
   }
 
@@ -278,7 +289,8 @@ export class HostDatapath implements Disposable {
   static cleanup(dirs: HostDirs): string[] {
     const removed: string[] = [];
     for (const prefix of ATTACHMENT_PREFIXES) {
-      const detached = new TcAttachments(dirs, "auto", prefix).detachAll();
+      const detached = new TcAttachments(dirs, "auto", prefix, ATTACHMENT_OWNERS[prefix])
+        .detachAll();
       if (detached) removed.push(`${detached} ${prefix} attachment(s)`);
     }
     try {

@@ -3,7 +3,7 @@
 // their attachments are pinned links, so pods keep forwarding while the agent is down.
 import { bpfObjectBytes } from "../assets.ts";
 import { BpfObject, type TcMode } from "../bpf/mod.ts";
-import type { HostDirs } from "./host.ts";
+import { ATTACHMENT_OWNERS, type HostDirs } from "./host.ts";
 import { type AttachmentStatus, TcAttachments } from "./tc_attachments.ts";
 
 const LXC = { ingress: "hypha_lxc_from_container", egress: "hypha_lxc_to_container" } as const;
@@ -23,8 +23,8 @@ export class PodDatapath implements Disposable {
   private constructor(lxc: BpfObject, overlay: BpfObject, dirs: HostDirs, mode: TcMode) {
     this.#lxc = lxc;
     this.#overlay = overlay;
-    this.#endpoints = new TcAttachments(dirs, mode, "lxc");
-    this.#tunnel = new TcAttachments(dirs, mode, "ovl");
+    this.#endpoints = new TcAttachments(dirs, mode, "lxc", ATTACHMENT_OWNERS.lxc);
+    this.#tunnel = new TcAttachments(dirs, mode, "ovl", ATTACHMENT_OWNERS.ovl);
   }
 
   static load(dirs: HostDirs, mode: TcMode): PodDatapath {

@@ -2,7 +2,9 @@
 // `<pinDir>/links` (tcx) or, for clsact filters (which cannot be pinned), recorded in
 // `<stateDir>/tc_filters.json` and found again by handle; so a restarted agent adopts them: a link
 // whose program has the same tag is left alone, one whose program changed is replaced atomically
-// (make-before-break), one on an interface that is no longer wanted is detached.
+// (make-before-break), one on an interface that is no longer wanted is detached. The clsact record
+// is written durably; a damaged one is rebuilt from the kernel (the interfaces whose filter runs
+// a program of this manager's) and reported.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -11,11 +13,26 @@ import {
   type BpfProgram,
   findTcFilter,
   ifIndex,
+  interfaceNames,
   programInfoByFd,
   programInfoById,
   type TcDirection,
   type TcMode,
 } from "../bpf/mod.ts";
+import { damagedStateFiles, readStateFileSync, writeStateFileSync } from "../state_files/mod.ts";
+
+const DIRECTIONS: TcDirection[] = ["ingress", "egress"];
+
+/** The clsact record: a list of [ifname, direction] pairs. */
+function parseFilters(json: unknown): Array<[string, TcDirection]> {
+  const ok = Array.isArray(json) &&
+    json.every((f) =>
+      Array.isArray(f) && f.length === 2 && typeof f[0] === "string" &&
+      (DIRECTIONS as unknown[]).includes(f[1])
+    );
+  if (!ok) throw new Error('expected a list of ["<interface>", "ingress" | "egress"] pairs');
+  return json as Array<[string, TcDirection]>;
+}
 
 export interface TcAttachment {
   ifname: string;
@@ -45,31 +62,74 @@ export class TcAttachments {
   readonly #filtersFile: string;
   readonly #mode: TcMode;
   readonly #prefix: string;
+  readonly #programPrefix: string;
+  /** The record as last read or written (a write that changes nothing is skipped). */
+  #saved: string | undefined;
 
   /**
    * `prefix` names this manager's pins (`<prefix>_<ifname>_<direction>`) and clsact record, so
    * several managers (node devices, endpoints, the tunnel device) share one pin directory
-   * without touching each other's attachments.
+   * without touching each other's attachments. `programPrefix` starts the (kernel, 15-character)
+   * names of the programs this manager attaches: it finds them again when the record is damaged.
    */
-  constructor(dirs: { pinDir: string; stateDir: string }, mode: TcMode, prefix = "tc") {
+  constructor(
+    dirs: { pinDir: string; stateDir: string },
+    mode: TcMode,
+    prefix = "tc",
+    programPrefix = "",
+  ) {
     this.#linksDir = join(dirs.pinDir, "links");
     this.#filtersFile = join(dirs.stateDir, `${prefix}_filters.json`);
     this.#mode = mode;
     this.#prefix = `${prefix}_`;
+    this.#programPrefix = programPrefix;
   }
 
   /** clsact filters hypha installed: [ifname, direction] pairs. */
   #filters(): Array<[string, TcDirection]> {
-    try {
-      return JSON.parse(Deno.readTextFileSync(this.#filtersFile));
-    } catch {
-      return [];
+    const r = readStateFileSync(this.#filtersFile, parseFilters);
+    if (r.kind === "ok") {
+      this.#saved = JSON.stringify(r.value);
+      return r.value;
     }
+    if (r.kind === "missing") return [];
+    const found = this.#kernelFilters();
+    this.#saveFilters(found);
+    damagedStateFiles.report(
+      this.#filtersFile,
+      r.problem,
+      this.#programPrefix
+        ? `rebuilt from the kernel: ${found.length} filter(s) running ${this.#programPrefix}* programs`
+        : "started empty: filters on interfaces no longer wanted may stay attached",
+    );
+    return found;
+  }
+
+  /** The clsact filters in this namespace that run one of this manager's programs. */
+  #kernelFilters(): Array<[string, TcDirection]> {
+    if (!this.#programPrefix) return [];
+    const found: Array<[string, TcDirection]> = [];
+    for (const ifname of interfaceNames()) {
+      for (const direction of DIRECTIONS) {
+        try {
+          const progId = findTcFilter(ifIndex(ifname), direction)?.info().progId;
+          if (progId && programInfoById(progId).name.startsWith(this.#programPrefix)) {
+            found.push([ifname, direction]);
+          }
+        } catch {
+          // the interface went away meanwhile
+        }
+      }
+    }
+    return found;
   }
 
   #saveFilters(filters: Array<[string, TcDirection]>): void {
+    const text = JSON.stringify(filters);
+    if (text === this.#saved) return;
     Deno.mkdirSync(join(this.#filtersFile, ".."), { recursive: true });
-    Deno.writeTextFileSync(this.#filtersFile, JSON.stringify(filters));
+    writeStateFileSync(this.#filtersFile, text);
+    this.#saved = text;
   }
 
   #pinPath(ifname: string, direction: TcDirection): string {
@@ -173,7 +233,7 @@ export class TcAttachments {
   /** Detaches both directions of one interface (a link whose device is gone is just unpinned). */
   detachInterface(ifname: string): number {
     let n = 0;
-    for (const direction of ["ingress", "egress"] as const) {
+    for (const direction of DIRECTIONS) {
       const pin = this.#pinPath(ifname, direction);
       if (existsSync(pin)) {
         try {

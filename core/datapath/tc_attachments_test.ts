@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import { BpfObject, linkWriteCount, type TcMode, withNetns } from "../bpf/mod.ts";
+import {
+  BpfObject,
+  findTcFilter,
+  ifIndex,
+  linkWriteCount,
+  type TcMode,
+  withNetns,
+} from "../bpf/mod.ts";
 import { fixturePath, tempBpffs, tempNetns } from "../bpf/_testing.ts";
+import { damagedStateFiles } from "../state_files/mod.ts";
 import { TcAttachments } from "./tc_attachments.ts";
 
 function load(name: string): BpfObject {
@@ -83,3 +91,41 @@ for (const mode of ["tcx", "tc"] as const satisfies readonly TcMode[]) {
     }
   });
 }
+
+Deno.test("TcAttachments rebuilds a damaged clsact record from the kernel and reports it", async () => {
+  await using ns = await tempNetns();
+  const stateDir = await Deno.makeTempDir();
+  const file = `${stateDir}/tc_filters.json`;
+  await using fs = await tempBpffs();
+  const dirs = { pinDir: fs.path, stateDir };
+  const inNs = <T>(fn: () => T) => withNetns(ns.path, fn);
+  try {
+    using obj = load("fixture");
+    const prog = obj.program("fixture_tc");
+    const both = [
+      { ifname: "a0", direction: "ingress" as const, program: prog },
+      { ifname: "a0", direction: "egress" as const, program: prog },
+    ];
+    inNs(() => new TcAttachments(dirs, "tc", "tc", "fixture_").reconcile(both));
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(file)), [["a0", "ingress"], [
+      "a0",
+      "egress",
+    ]]);
+    await Deno.writeTextFile(file, '[["a0","ingr'); // a torn write
+    // Only ingress is still wanted: egress must be found in the kernel and detached.
+    const r = inNs(() =>
+      new TcAttachments(dirs, "tc", "tc", "fixture_").reconcile(both.slice(0, 1))
+    );
+    assert.equal(r.unchanged, 1);
+    assert.equal(r.detached, 1);
+    assert.equal(inNs(() => findTcFilter(ifIndex("a0"), "egress")), undefined);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(file)), [["a0", "ingress"]]);
+    const [report] = damagedStateFiles.under(stateDir);
+    assert.match(report!.problem, /not valid JSON/);
+    assert.match(report!.recovery, /rebuilt from the kernel: 2 filter\(s\) running fixture_\*/);
+    inNs(() => new TcAttachments(dirs, "tc", "tc", "fixture_").detachAll());
+  } finally {
+    damagedStateFiles.forget(stateDir);
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -5,7 +5,14 @@
 import { CniErrorCode } from "../cni/errors.ts";
 import type { HyphaResult } from "../cni/result.ts";
 import { type Ip, IpamExhaustedError, type IpFamily, parseIp } from "../ipam/mod.ts";
-import { createVeth, deleteLink, getLink, HYPHA_ROUTE_PROTO } from "../netlink/mod.ts";
+import {
+  createVeth,
+  deleteLink,
+  getLink,
+  HYPHA_ROUTE_PROTO,
+  listIfnames,
+  writeIfalias,
+} from "../netlink/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import { endpointKey, type HostPortMapping, type State } from "../state/mod.ts";
 import type { ClusterStore } from "../store/store.ts";
@@ -20,6 +27,9 @@ import { SerialQueue } from "./serial_queue.ts";
 import { cniResult, endpointInfo as info, endpointRecord as record } from "./rows.ts";
 import { existsIfname, readIfindex } from "../netlink/sysfs.ts";
 import { resolveWorkload } from "./workload.ts";
+import { encodeKernelRecord } from "./kernel_record.ts";
+import { rebuildDamaged } from "./rebuild.ts";
+import { workloadOf } from "../identity/labels.ts";
 
 export interface AddRequest {
   containerId: string;
@@ -129,18 +139,27 @@ export class EndpointManager {
     this.#unsubscribe = [];
   }
 
+  /** Re-derives every endpoint's identity now (after the store's first sync, say). */
+  relabel(): Promise<void> {
+    return this.#queue.run(() => this.#relabelAll());
+  }
+
   /** Re-derives every local endpoint's identity; changed ones are rewritten and republished. */
   async #relabelAll(): Promise<void> {
     for (const ep of this.list()) {
-      const r = await resolveWorkload(this.#o, ep.namespace, ep.pod, ep.cniLabels ?? ep.labels);
+      const cniLabels = this.#cniLabelsOf(ep);
+      if (!cniLabels) continue;
+      const r = await resolveWorkload(this.#o, ep.namespace, ep.pod, cniLabels);
       const changed = r.identity !== ep.identity ||
         JSON.stringify(r.labels) !== JSON.stringify(ep.labels) ||
-        JSON.stringify(r.namedPorts) !== JSON.stringify(ep.namedPorts ?? {});
+        JSON.stringify(r.namedPorts) !== JSON.stringify(ep.namedPorts ?? {}) ||
+        ep.cniLabels === undefined;
       if (!changed) continue;
       const next: LocalEndpoint = {
         ...ep,
         identity: r.identity,
         labels: r.labels,
+        cniLabels,
         namedPorts: r.namedPorts,
         ...(r.serviceAccount ? { serviceAccount: r.serviceAccount } : {}),
       };
@@ -166,6 +185,19 @@ export class EndpointManager {
     }
   }
 
+  /**
+   * The labels the CNI call gave. An endpoint rebuilt from the kernel lost them: they come back
+   * from its identity's labels once the store knows the identity; until then (and unless the
+   * store knows the pod) it keeps the identity the kernel has, rather than an empty label set.
+   */
+  #cniLabelsOf(ep: LocalEndpoint): Record<string, string> | undefined {
+    if (ep.cniLabels) return ep.cniLabels;
+    if (!ep.rebuiltAt) return ep.labels;
+    const known = this.#o.state.identities.get(String(ep.identity));
+    if (known) return workloadOf(known.labels).labels;
+    return this.#o.state.pods.get(`${ep.namespace}/${ep.pod}`) ? {} : undefined;
+  }
+
   list(): LocalEndpoint[] {
     return [...this.#endpoints.values()].sort((a, b) => a.id - b.id);
   }
@@ -188,7 +220,12 @@ export class EndpointManager {
   del(containerId: string, ifname: string): Promise<boolean> {
     return this.#queue.run(async () => {
       const ep = this.find(containerId, ifname);
-      if (!ep) return false;
+      if (!ep) {
+        // An ADD that never completed (the agent was killed inside it) may have left its veth.
+        const orphan = await hostIfname(containerId, ifname);
+        if (existsIfname(orphan)) await deleteLink(orphan);
+        return false;
+      }
       await this.#remove(ep, "deleted");
       return true;
     });
@@ -299,6 +336,8 @@ export class EndpointManager {
         routeProto: HYPHA_ROUTE_PROTO,
       });
       undo.push(() => deleteLink(ep.hostIfname)); // its host routes go with it
+      const kernelRecord = encodeKernelRecord(ep);
+      if (kernelRecord) writeIfalias(ep.hostIfname, kernelRecord);
       await configurePod({
         netns: ep.netns,
         ifname: ep.ifname,
@@ -419,15 +458,22 @@ export class EndpointManager {
 
   /**
    * After a (re)start: re-adopts every endpoint on disk whose host veth still exists (writing
-   * only what differs), and cleans up those whose pod went away while the agent was down.
+   * only what differs), rebuilds from the kernel those whose file is damaged, and cleans up
+   * those whose pod went away while the agent was down and what an unfinished ADD left.
    */
-  restore(): Promise<{ restored: number; removed: number }> {
+  restore(): Promise<{ restored: number; removed: number; rebuilt: number }> {
     return this.#queue.run(async () => {
-      const { endpoints, errors } = await this.#files.loadAll();
-      for (const e of errors) this.#o.log.warn("skipping unreadable endpoint file", { error: e });
+      const { endpoints, damaged } = await this.#files.loadAll();
+      const { rebuilt, untouchable } = await rebuildDamaged(damaged, this.#files, {
+        node: this.#o.node,
+        maps: this.#o.maps,
+        state: this.#o.state,
+        identityFor: async (namespace, pod, labels) =>
+          (await resolveWorkload(this.#o, namespace, pod, labels)).identity,
+      });
       let restored = 0, removed = 0;
-      for (const ep of endpoints) {
-        const alive = existsIfname(ep.hostIfname) && netnsExists(ep.netns);
+      for (const ep of [...endpoints, ...rebuilt].sort((a, b) => a.id - b.id)) {
+        const alive = existsIfname(ep.hostIfname) && (!ep.netns || netnsExists(ep.netns));
         this.#endpoints.set(ep.id, ep);
         for (const alloc of this.#o.network.allocators.values()) {
           for (const ip of ep.ips) {
@@ -455,18 +501,25 @@ export class EndpointManager {
         this.#publish(ep);
         restored++;
       }
-      // Entries and attachments of endpoints that have no file (a crash inside ADD) go.
+      // Entries, attachments and veths of endpoints that have no file (an ADD the agent was
+      // killed inside, which the runtime saw fail) go.
       const r = this.#o.maps.endpoints.sync();
       if (r.errors.length) this.#o.log.warn("endpoint map sync", { error: r.errors[0]!.message });
-      const known = new Set(this.list().map((e) => e.hostIfname));
+      const known = new Set([...this.list().map((e) => e.hostIfname), ...untouchable]);
       for (const ifname of this.#o.pods.endpointInterfaces()) {
         if (!known.has(ifname)) {
           this.#o.pods.detachEndpoint(ifname);
           await deleteLink(ifname).catch(() => false);
         }
       }
+      for (const ifname of listIfnames()) {
+        if (!ifname.startsWith(ENDPOINT_IFNAME_PREFIX) || known.has(ifname)) continue;
+        if (await deleteLink(ifname).catch(() => false)) {
+          this.#o.log.info("removed the veth of an unfinished ADD", { ifname });
+        }
+      }
       this.#syncIdentityRefs();
-      return { restored, removed };
+      return { restored, removed, rebuilt: rebuilt.length };
     });
   }
 

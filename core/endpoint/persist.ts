@@ -1,7 +1,11 @@
 // Local endpoints on disk: one JSON file per endpoint in `<stateDir>/endpoints/`, written
-// atomically, so a restarted agent knows every pod it wired and can re-adopt or clean it.
+// durably (core/state_files), so a restarted agent knows every pod it wired and can re-adopt or
+// clean it. A file that exists holds a completed ADD; a damaged one is handed back by id for the
+// restore to rebuild from the kernel, never taken as "no such pod".
 import { join } from "node:path";
 import type { EndpointRecord } from "../state/mod.ts";
+import { readStateFile, removeStateFile, writeStateFile } from "../state_files/mod.ts";
+import { parseEndpointFile } from "./endpoint_file.ts";
 
 /** A local endpoint: the cluster-visible record plus how it is wired on this node. */
 export interface LocalEndpoint extends EndpointRecord {
@@ -14,7 +18,18 @@ export interface LocalEndpoint extends EndpointRecord {
   podMac: string;
   mtu: number;
   createdAt: string;
+  /** Set when the file was damaged and the endpoint rebuilt from the kernel (what was lost). */
+  rebuiltAt?: string;
 }
+
+export interface DamagedEndpointFile {
+  /** The endpoint id from the file name; undefined when the name is not `<id>.json`. */
+  id: number | undefined;
+  path: string;
+  problem: string;
+}
+
+const FILE_NAME = /^([1-9][0-9]{0,4})\.json$/;
 
 export class EndpointFiles {
   readonly dir: string;
@@ -23,34 +38,36 @@ export class EndpointFiles {
     this.dir = join(stateDir, "endpoints");
   }
 
-  async loadAll(): Promise<{ endpoints: LocalEndpoint[]; errors: string[] }> {
+  pathOf(id: number): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  async loadAll(): Promise<{ endpoints: LocalEndpoint[]; damaged: DamagedEndpointFile[] }> {
     const endpoints: LocalEndpoint[] = [];
-    const errors: string[] = [];
+    const damaged: DamagedEndpointFile[] = [];
     await Deno.mkdir(this.dir, { recursive: true });
     for await (const e of Deno.readDir(this.dir)) {
       if (!e.isFile || !e.name.endsWith(".json")) continue;
       const path = join(this.dir, e.name);
-      try {
-        endpoints.push(JSON.parse(await Deno.readTextFile(path)) as LocalEndpoint);
-      } catch (err) {
-        errors.push(`${path}: ${(err as Error).message}`);
+      const m = FILE_NAME.exec(e.name);
+      if (!m) {
+        damaged.push({ id: undefined, path, problem: "the name is not <endpoint id>.json" });
+        continue;
       }
+      const id = Number(m[1]);
+      const r = await readStateFile(path, (json) => parseEndpointFile(json, id));
+      if (r.kind === "ok") endpoints.push(r.value);
+      else if (r.kind === "damaged") damaged.push({ id, path, problem: r.problem });
     }
-    return { endpoints: endpoints.sort((a, b) => a.id - b.id), errors };
+    return { endpoints: endpoints.sort((a, b) => a.id - b.id), damaged };
   }
 
   async save(ep: LocalEndpoint): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
-    const path = join(this.dir, `${ep.id}.json`);
-    await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(ep, null, 2));
-    await Deno.rename(`${path}.tmp`, path);
+    await writeStateFile(this.pathOf(ep.id), JSON.stringify(ep, null, 2));
   }
 
   async remove(id: number): Promise<void> {
-    try {
-      await Deno.remove(join(this.dir, `${id}.json`));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
+    await removeStateFile(this.pathOf(id));
   }
 }

@@ -44,6 +44,26 @@ export function identityLabels(
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/**
+ * The pod labels and service account an identity label set was made from (identityLabels()
+ * backwards): what a rebuilt endpoint can know of its pod when its file is lost. Labels the
+ * identity left out (DEFAULT_EXCLUDED_LABELS) cannot come back.
+ */
+export function workloadOf(
+  identity: Record<string, string>,
+): { labels: Record<string, string>; serviceAccount?: string } {
+  const labels: Record<string, string> = {};
+  let serviceAccount: string | undefined;
+  for (const [k, v] of Object.entries(identity)) {
+    if (!k.startsWith("k8s:")) continue;
+    const key = k.slice(4);
+    if (key === SERVICE_ACCOUNT_LABEL) serviceAccount = v;
+    else if (key === NAMESPACE_LABEL || key === CLUSTER_LABEL) continue;
+    else if (!key.startsWith(NAMESPACE_LABELS_PREFIX)) labels[key] = v;
+  }
+  return { labels, ...(serviceAccount && serviceAccount !== "default" ? { serviceAccount } : {}) };
+}
+
 /** A stable text key of a label set: `k=v;k2=v2` in key order. */
 export function labelsKey(labels: Record<string, string>): string {
   return Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { identityLabels, labelsKey } from "./labels.ts";
+import { identityLabels, labelsKey, workloadOf } from "./labels.ts";
 
 Deno.test("identityLabels() prefixes, adds namespace and cluster, drops high-cardinality keys", () => {
   const labels = identityLabels({
@@ -20,4 +20,23 @@ Deno.test("identityLabels() prefixes, adds namespace and cluster, drops high-car
 Deno.test("labelsKey() does not depend on insertion order", () => {
   assert.equal(labelsKey({ b: "2", a: "1" }), labelsKey({ a: "1", b: "2" }));
   assert.equal(labelsKey({ a: "1", b: "2" }), "a=1;b=2");
+});
+
+Deno.test("workloadOf() gives back the pod labels and service account of an identity", () => {
+  const w = {
+    namespace: "shop",
+    labels: { app: "cart", tier: "web", "pod-template-hash": "abc" },
+    namespaceLabels: { team: "a" },
+    serviceAccount: "cart-sa",
+    cluster: "c1",
+  };
+  assert.deepEqual(workloadOf(identityLabels(w)), {
+    labels: { app: "cart", tier: "web" },
+    serviceAccount: "cart-sa",
+  });
+  const { serviceAccount: _, ...noAccount } = w;
+  assert.deepEqual(workloadOf(identityLabels(noAccount)), {
+    labels: { app: "cart", tier: "web" },
+  });
+  assert.deepEqual(workloadOf({ "reserved:host": "" }), { labels: {} });
 });

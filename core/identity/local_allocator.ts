@@ -2,6 +2,7 @@
 // persisted in the node's state directory so identities survive restarts. With several nodes and
 // no cluster store, numbers are only meaningful on the node that allocated them.
 import { join } from "node:path";
+import { damagedStateFiles, readStateFile, recordOf, writeStateFile } from "../state_files/mod.ts";
 import { labelsKey } from "./labels.ts";
 
 export const FIRST_ALLOCATED_IDENTITY = 256;
@@ -17,19 +18,27 @@ export class LocalIdentityAllocator {
     this.#file = join(stateDir, "identities.json");
   }
 
+  /**
+   * The allocator with the identities of earlier runs. A damaged file is reported and the
+   * allocator starts empty: local endpoints get numbers for their label sets again when the
+   * agent relabels them after the store's first sync (a number can change; a pod keeps its
+   * network).
+   */
   static async open(stateDir: string): Promise<LocalIdentityAllocator> {
     const a = new LocalIdentityAllocator(stateDir);
-    try {
-      const saved = JSON.parse(await Deno.readTextFile(a.#file)) as Record<string, number>;
-      for (const [key, id] of Object.entries(saved)) {
-        a.#byKey.set(key, id);
-        a.#labels.set(id, labelsFromKey(key));
-        a.#next = Math.max(a.#next, id + 1);
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        throw new Error(`Cannot read identities from "${a.#file}": ${(err as Error).message}`);
-      }
+    const r = await readStateFile(a.#file, recordOf("an identity number", isAllocated));
+    if (r.kind === "damaged") {
+      damagedStateFiles.report(
+        a.#file,
+        r.problem,
+        "started empty: local endpoints are given identities again after the store syncs",
+      );
+    }
+    if (r.kind !== "ok") return a;
+    for (const [key, id] of Object.entries(r.value)) {
+      a.#byKey.set(key, id);
+      a.#labels.set(id, labelsFromKey(key));
+      a.#next = Math.max(a.#next, id + 1);
     }
     return a;
   }
@@ -47,12 +56,13 @@ export class LocalIdentityAllocator {
     const id = this.#next++;
     this.#byKey.set(key, id);
     this.#labels.set(id, { ...labels });
-    const tmp = `${this.#file}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(Object.fromEntries(this.#byKey)));
-    await Deno.rename(tmp, this.#file);
+    await writeStateFile(this.#file, JSON.stringify(Object.fromEntries(this.#byKey)));
     return id;
   }
 }
+
+const isAllocated = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= FIRST_ALLOCATED_IDENTITY && (v as number) <= MAX_IDENTITY;
 
 /** The labels of a labelsKey() text (values may contain "=", keys do not). */
 function labelsFromKey(key: string): Record<string, string> {

@@ -18,4 +18,12 @@ export {
   type RouteReconcile,
 } from "./route.ts";
 export { ensureSysctl } from "./sysctl.ts";
-export { existsIfname, listIfnames, readIfindex, readMac, readSysNumber } from "./sysfs.ts";
+export {
+  existsIfname,
+  listIfnames,
+  readIfalias,
+  readIfindex,
+  readMac,
+  readSysNumber,
+  writeIfalias,
+} from "./sysfs.ts";

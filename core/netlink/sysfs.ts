@@ -43,3 +43,17 @@ export function existsIfname(ifname: string): boolean {
 export function listIfnames(): string[] {
   return [...Deno.readDirSync(SYS_NET)].map((e) => e.name);
 }
+
+/** The interface's alias (IFLA_IFALIAS), "" when it has none or is missing. */
+export function readIfalias(ifname: string): string {
+  try {
+    return Deno.readTextFileSync(`${SYS_NET}/${ifname}/ifalias`).replace(/\n$/, "");
+  } catch {
+    return "";
+  }
+}
+
+/** Sets the interface's alias (at most 255 bytes; the kernel keeps it with the device). */
+export function writeIfalias(ifname: string, alias: string): void {
+  Deno.writeTextFileSync(`${SYS_NET}/${ifname}/ifalias`, alias);
+}

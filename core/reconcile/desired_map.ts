@@ -38,6 +38,11 @@ export class DesiredMap<K, V> {
     return this.#target.lookup(key);
   }
 
+  /** Everything the kernel holds now (e.g. to rebuild a lost record of what was written). */
+  kernelEntries(): Iterable<[K, V]> {
+    return this.#target.entries();
+  }
+
   set(key: K, value: V): void {
     const id = this.#keyId(key);
     this.#desired.set(id, [key, value]);

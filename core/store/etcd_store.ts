@@ -17,6 +17,7 @@ import { EtcdKeys } from "./etcd_keys.ts";
 import { EtcdServices } from "./etcd_services.ts";
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { mirrorCluster, MIRRORS, type NodeValue } from "./etcd_tables.ts";
+import { damagedStateFiles, readStateText, writeStateFile } from "../state_files/mod.ts";
 import {
   type ClusterStore,
   NodeConflictError,
@@ -172,19 +173,19 @@ export class EtcdStore implements ClusterStore {
   /** Reuses the lease of the previous run while it is alive (a restart changes nothing). */
   async #ensureLease(): Promise<void> {
     if (this.#lease !== undefined) return;
-    try {
-      const saved = BigInt((await Deno.readTextFile(this.#leaseFile)).trim());
-      const info = await this.#client.timeToLive(saved);
+    const saved = await readStateText(this.#leaseFile, parseLeaseId);
+    if (saved.kind === "damaged") {
+      damagedStateFiles.report(this.#leaseFile, saved.problem, "a new lease is granted");
+    }
+    if (saved.kind === "ok") {
+      const info = await this.#client.timeToLive(saved.value);
       if (info && info.ttl > 0) {
-        this.#lease = saved;
+        this.#lease = saved.value;
         return;
       }
-    } catch (err) {
-      if (err instanceof EtcdError) throw err;
-      // no saved lease
     }
     this.#lease = await this.#client.grant(this.#o.leaseTTL);
-    await Deno.writeTextFile(this.#leaseFile, String(this.#lease));
+    await writeStateFile(this.#leaseFile, String(this.#lease));
   }
 
   #startKeeper(): void {
@@ -454,4 +455,11 @@ export class EtcdStore implements ClusterStore {
     await this.#writer?.catch(() => {});
     await this.#client.close();
   }
+}
+
+/** The lease file: an etcd lease id in decimal. */
+function parseLeaseId(text: string): bigint {
+  const t = text.trim();
+  if (!/^[1-9][0-9]{0,19}$/.test(t)) throw new Error(`"${t.slice(0, 30)}" is not a lease id`);
+  return BigInt(t);
 }

@@ -16,8 +16,20 @@ import {
   usageOf,
 } from "../service/mod.ts";
 import type { State, Table } from "../state/mod.ts";
+import {
+  damagedStateFiles,
+  readStateFile,
+  recordOf,
+  setAside,
+  writeStateFile,
+} from "../state_files/mod.ts";
 
 type Kind = "services" | "endpointSlices";
+
+const savedShape = recordOf(
+  "an object of manifests",
+  (v): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v),
+);
 
 interface Saved {
   services: Record<string, unknown>;
@@ -44,17 +56,21 @@ export class LocalServices {
     this.#log = o.log;
   }
 
-  /** Reads what the API applied in earlier runs. */
+  /** Reads what the API applied in earlier runs (a damaged file is set aside and reported). */
   async load(): Promise<void> {
-    try {
-      const saved = JSON.parse(await Deno.readTextFile(this.#file)) as Partial<Saved>;
-      this.#applied.services = new Map(Object.entries(saved.services ?? {}));
-      this.#applied.endpointSlices = new Map(Object.entries(saved.endpointSlices ?? {}));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        throw new Error(`Reading ${this.#file}: ${(err as Error).message}`);
-      }
+    const r = await readStateFile(this.#file, savedShape);
+    if (r.kind === "damaged") {
+      const aside = await setAside(this.#file);
+      damagedStateFiles.report(
+        this.#file,
+        r.problem,
+        `services and EndpointSlices applied through the API are not restored: apply them again (the damaged file is kept as ${aside})`,
+      );
     }
+    if (r.kind !== "ok") return;
+    const saved = r.value as Partial<Saved>;
+    this.#applied.services = new Map(Object.entries(saved.services ?? {}));
+    this.#applied.endpointSlices = new Map(Object.entries(saved.endpointSlices ?? {}));
   }
 
   /** The directory's Service and EndpointSlice documents changed (or were read first). */
@@ -143,9 +159,7 @@ export class LocalServices {
       services: Object.fromEntries(this.#applied.services),
       endpointSlices: Object.fromEntries(this.#applied.endpointSlices),
     };
-    const tmp = `${this.#file}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(saved));
-    await Deno.rename(tmp, this.#file);
+    await writeStateFile(this.#file, JSON.stringify(saved));
   }
 }
 

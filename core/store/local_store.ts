@@ -11,6 +11,13 @@ import { type EndpointRecord, policyKey, type State, type Table } from "../state
 import { join } from "node:path";
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { LocalServices } from "./local_services.ts";
+import {
+  anyObject,
+  damagedStateFiles,
+  readStateFile,
+  setAside,
+  writeStateFile,
+} from "../state_files/mod.ts";
 import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
 import type {
   ClusterStore,
@@ -103,14 +110,15 @@ export class LocalStore implements ClusterStore {
     for (const [id, labels] of this.#identities.all()) {
       this.#opts.state.identities.upsert(String(id), { id, labels });
     }
-    try {
-      const saved = JSON.parse(await Deno.readTextFile(this.#appliedFile)) as Record<
-        string,
-        unknown
-      >;
-      this.#applied = new Map(Object.entries(saved));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const applied = await readStateFile(this.#appliedFile, anyObject);
+    if (applied.kind === "ok") this.#applied = new Map(Object.entries(applied.value));
+    if (applied.kind === "damaged") {
+      const aside = await setAside(this.#appliedFile);
+      damagedStateFiles.report(
+        this.#appliedFile,
+        applied.problem,
+        `policies applied through the API are not restored: apply them again (the damaged file is kept as ${aside})`,
+      );
     }
     await this.#services.load();
     await this.#load().catch(() => {});
@@ -266,9 +274,7 @@ export class LocalStore implements ClusterStore {
   }
 
   async #saveApplied(): Promise<void> {
-    const tmp = `${this.#appliedFile}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(Object.fromEntries(this.#applied)));
-    await Deno.rename(tmp, this.#appliedFile);
+    await writeStateFile(this.#appliedFile, JSON.stringify(Object.fromEntries(this.#applied)));
   }
 
   async putService(key: string, manifest: unknown): Promise<number> {
