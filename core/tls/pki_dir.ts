@@ -2,7 +2,7 @@
 //   ca.crt ca.key          the cluster CA (ca.key never leaves this directory)
 //   <name>.crt <name>.key  a node's (or client's) certificate and key
 //   crl.pem                the CA's revocation list (what `revoke` wrote)
-// Every file is written 0600, durably (temp file, fsync, rename, directory fsync).
+// Every file is written 0600 through writeStateFile() (temp file, fsync, rename, directory fsync).
 import { join } from "node:path";
 import {
   createAuthority,
@@ -13,6 +13,7 @@ import {
 } from "./issue.ts";
 import type { CertificateOptions, CertifiedKey } from "./issue.ts";
 import { canonicalSerial, CRL_PEM_LABEL, parseCertificates, x509 } from "./x509.ts";
+import { writeStateFile } from "../state_files/mod.ts";
 
 export class PkiError extends Error {
   override name = "PkiError";
@@ -37,9 +38,9 @@ export class PkiDir {
     }
     await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const ca = await createAuthority(opts);
-    await writePrivate(this.path("ca.key"), ca.keyPem);
-    await writePrivate(this.path("ca.crt"), ca.certPem);
-    await writePrivate(this.path("crl.pem"), await createRevocationList(ca, [], CRL_DAYS));
+    await writeStateFile(this.path("ca.key"), ca.keyPem);
+    await writeStateFile(this.path("ca.crt"), ca.certPem);
+    await writeStateFile(this.path("crl.pem"), await createRevocationList(ca, [], CRL_DAYS));
     return ca;
   }
 
@@ -67,8 +68,8 @@ export class PkiDir {
       );
     }
     const issued = await issueCertificate(ca, opts);
-    await writePrivate(this.path(`${opts.name}.key`), issued.keyPem);
-    await writePrivate(this.path(`${opts.name}.crt`), issued.certPem);
+    await writeStateFile(this.path(`${opts.name}.key`), issued.keyPem);
+    await writeStateFile(this.path(`${opts.name}.crt`), issued.certPem);
     return issued;
   }
 
@@ -88,7 +89,7 @@ export class PkiDir {
     const serial = canonicalSerial(parseCertificates(pem)[0]!.serialNumber);
     const entries = await this.revoked();
     if (!entries.some((e) => e.serial === serial)) entries.push({ serial, revokedAt: now });
-    await writePrivate(
+    await writeStateFile(
       this.path("crl.pem"),
       await createRevocationList(ca, entries, CRL_DAYS, now),
     );
@@ -128,25 +129,5 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
-  }
-}
-
-/** Writes `text` to `path` with mode 0600: temp file, fsync, rename, directory fsync. */
-async function writePrivate(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-  const dir = await Deno.open(join(path, ".."), { read: true });
-  try {
-    await dir.sync();
-  } finally {
-    dir.close();
   }
 }
