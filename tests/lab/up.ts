@@ -12,6 +12,10 @@ export function describe(lab: Lab): string {
     `lab ${lab.id}: underlay namespace ${lab.underlay} (bridge br0), world ${lab.external.ns} ${lab.external.ip} (and ${WORLD_IP})`,
   ];
   if (lab.etcd) lines.push(`  etcd: ${lab.etcd.endpoints.join(", ")} in namespace ${lab.kv.ns}`);
+  lines.push(`  certificates: ${lab.pki.dir} (the lab's CA and a certificate per node; flow peers`);
+  lines.push(
+    `    use them for mutual TLS; more with: hypha certs issue NAME --dir ${lab.pki.dir})`,
+  );
   for (const n of lab.nodes.values()) {
     lines.push(`  node ${n.name}: namespace ${n.ns}, eth0 ${n.ip}, agent socket ${n.socket}`);
     lines.push(
