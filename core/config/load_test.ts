@@ -299,13 +299,13 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
       "observability.monitor.interval": "3601 Too big: expected number to be <=3600",
     });
     assert.deepEqual(
-      issuesOf({ peer: { tls: { crl: "/crl.pem" }, tokenFile: "/t", maxFlows: 100_001 } }),
+      issuesOf({ peer: { tls: { crl: "/crl.pem" }, tokenFile: "/t", maxFlows: 50_001 } }),
       {
         "observability.peer.tls.ca": "is required with crl (ca, cert and key go together)",
         "observability.peer.tls.cert": "is required with crl (ca, cert and key go together)",
         "observability.peer.tls.key": "is required with crl (ca, cert and key go together)",
         "observability.peer.tokenFile": "unknown field",
-        "observability.peer.maxFlows": "100001 Too big: expected number to be <=100000",
+        "observability.peer.maxFlows": "50001 Too big: expected number to be <=50000",
       },
     );
   });

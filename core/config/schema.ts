@@ -258,8 +258,9 @@ export const configSchema = z.strictObject({
        * so): for a network where every host may read every flow. */
       insecure: z.boolean().default(false),
       /** The most flows one peer answer, and the cluster view, holds (the most recent, or the
-       * first for `first`); a query for more is cut and says so (`truncated`). */
-      maxFlows: z.int().min(1).max(100_000).default(10_000),
+       * first for `first`); a query for more is cut and says so (`truncated`). At about 1 KB of
+       * JSON a flow, 50,000 stay under the 64 MiB a node reads from one peer. */
+      maxFlows: z.int().min(1).max(50_000).default(10_000),
     }).prefault({}),
   }).prefault({}),
   plugins: z.record(z.string(), pluginSection).default({}),

@@ -248,7 +248,7 @@ export class FlowObserver implements FlowsView {
         port: this.#peerPort,
         maxFlows: peer.maxFlows,
         insecure: peer.insecure,
-        ...(this.#client ? { client: this.#client } : {}),
+        ...(this.#client ? { tls: true, client: this.#client } : {}),
         ...(this.#clientError ? { unavailable: this.#clientError } : {}),
         ...(signal ? { signal } : {}),
       },

@@ -19,8 +19,10 @@ export interface PeerNode {
 export interface PeerClientOptions {
   /** The peers' listener port (observability.peer.listen; the same on every node). */
   port: number;
-  /** Mutual TLS to the peers (Deno.createHttpClient with core/tls mutualTlsClientOptions);
-   * without it plain http. */
+  /** https, through `client` made with core/tls mutualTlsClientOptions (this node's certificate,
+   * the cluster CA); otherwise plain http. */
+  tls?: boolean;
+  /** The HttpClient requests go through (required with `tls`; default: fetch's own). */
   client?: Deno.HttpClient;
   /** Plain http also to peers that are not on loopback (observability.peer.insecure). */
   insecure?: boolean;
@@ -66,7 +68,7 @@ export async function fetchPeerFlows(
   if (opts.unavailable) return { ok: false, error: opts.unavailable };
   const address = node.addresses[0];
   if (!address) return { ok: false, error: "the node has no address" };
-  if (!opts.client && !opts.insecure && !isLoopbackHost(address)) {
+  if (!opts.tls && !opts.insecure && !isLoopbackHost(address)) {
     return {
       ok: false,
       error: `not asked over plain http (${address} is not loopback): set ` +
@@ -75,9 +77,7 @@ export async function fetchPeerFlows(
   }
   const host = address.includes(":") ? `[${address}]` : address;
   const qs = flowQueryParams(limitQuery(q, opts.maxFlows)).toString();
-  const url = `${opts.client ? "https" : "http"}://${host}:${opts.port}/v1/flows${
-    qs ? `?${qs}` : ""
-  }`;
+  const url = `${opts.tls ? "https" : "http"}://${host}:${opts.port}/v1/flows${qs ? `?${qs}` : ""}`;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const signals = [AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])];
   const signal = AbortSignal.any(signals);
@@ -184,7 +184,10 @@ async function readBounded(res: Response, max: number): Promise<string> {
     total += value.length;
     if (total > max) {
       await reader.cancel();
-      throw new Error(`the answer is larger than ${max} bytes`);
+      throw new Error(
+        `the answer is larger than ${max} bytes (lower observability.peer.maxFlows, or ask ` +
+          "for fewer with --last)",
+      );
     }
     text += decoder.decode(value, { stream: true });
   }

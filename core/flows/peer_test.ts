@@ -100,7 +100,7 @@ Deno.test("queryCluster() over mutual TLS merges every node's flows and reports 
       { name: "n4", addresses: ["127.0.0.3"] }, // nothing listens there
       { name: "n5", addresses: [] },
     ];
-    const opts = { port: n2.port, client, timeoutMs: 2000, maxFlows: 100 };
+    const opts = { port: n2.port, tls: true, client, timeoutMs: 2000, maxFlows: 100 };
     const r = await queryCluster({ name: "n1", flows: queryOf(local)(query) }, peers, query, opts);
     assert.deepEqual(
       r.flows.map((f) => `${f.node_name}@${f.time.slice(17, 19)}`),
@@ -140,7 +140,7 @@ Deno.test("queryCluster() over mutual TLS merges every node's flows and reports 
     using anonymous = Deno.createHttpClient({ caCerts: [(await tls("n1")).caPem] });
     const none = await fetchPeerFlows(node2, query, { ...opts, client: anonymous });
     assert.ok(!none.ok, "no client certificate");
-    const plain = await fetchPeerFlows(node2, query, { port: n2.port, maxFlows: 100 });
+    const plain = await fetchPeerFlows(node2, query, { ...opts, tls: false });
     assert.ok(!plain.ok, "plain http to a TLS listener");
   } finally {
     await n2.close();
