@@ -41,10 +41,6 @@ export async function serveMutualTls(opts: MutualTlsServerOptions): Promise<Mutu
     rejectUnauthorized: true,
     minVersion: "TLSv1.2",
   }, (req, res) => void respond(req, res));
-  // An answer goes out in a few writes (headers and body, then the chunked terminator): with
-  // Nagle's algorithm the last one waits for the client's delayed ACK, some milliseconds per
-  // request on a kept connection.
-  server.on("secureConnection", (socket: TLSSocket) => socket.setNoDelay(true));
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const socket = req.socket as TLSSocket;
