@@ -4,6 +4,7 @@ import { benchAgentStart } from "./agent_start/agent_start_bench.ts";
 import { benchEtcd } from "./etcd/etcd_bench.ts";
 import { benchFlowDecode } from "./flows/decode_bench.ts";
 import { benchFlowOverhead } from "./flows/overhead_bench.ts";
+import { benchFlowPeerTls } from "./flows/peer_tls_bench.ts";
 import { benchFlowStore } from "./flows/store_bench.ts";
 import { benchLbControlPlane } from "./lb/control_plane_bench.ts";
 import { run as benchLbMaglev } from "./lb/maglev_bench.ts";
@@ -34,5 +35,6 @@ await runBenches({
   "flows-decode": benchFlowDecode,
   "flows-store": benchFlowStore,
   "flows-overhead": benchFlowOverhead,
+  "flows-peer-tls": benchFlowPeerTls,
   etcd: benchEtcd,
 });

@@ -274,12 +274,15 @@ export const openapi = {
           "parameters OR, different ones AND, `not-<name>` leaves matches out. follow=true " +
           "streams application/x-ndjson lines `{flow, node_name, time}` (and `{lost_events}` " +
           "where a slow reader lost flows) until the client disconnects; cluster=true asks " +
-          "every node and merges by time",
+          "every node (over mutual TLS, observability.peer) and merges by time, at most " +
+          "observability.peer.maxFlows flows (the most recent, or the first with first=N; " +
+          "truncated: true when more matched). Every value is at most 256 characters, at most " +
+          "64 filter values and 64 label requirements per query (400 naming the parameter)",
         parameters: [
           ...FLOW_FILTER_PARAMS.map((name) => ({
             name,
             in: "query",
-            description: `Filter (repeatable); also as not-${name}`,
+            description: `Filter (repeatable, at most 256 characters); also as not-${name}`,
             schema: { type: "array", items: { type: "string" } },
             style: "form",
             explode: true,
@@ -315,6 +318,10 @@ export const openapi = {
                 schema: obj({
                   flows: { type: "array", items: { type: "object" } },
                   stats: { type: "object" },
+                  truncated: {
+                    type: "boolean",
+                    description: "cluster=true: more flows matched than maxFlows",
+                  },
                   nodes: {
                     type: "array",
                     description: "cluster=true: every node's answer",
@@ -323,6 +330,7 @@ export const openapi = {
                       ok: { type: "boolean" },
                       error: { type: "string" },
                       flows: { type: "integer" },
+                      truncated: { type: "boolean" },
                     }),
                   },
                 }),

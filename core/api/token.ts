@@ -1,4 +1,4 @@
-// Bearer tokens of the TCP listeners (the admin API, the flow peer listener).
+// Bearer tokens of the admin API's TCP listener (flow peers use mutual TLS, core/tls).
 
 /** Compares a presented token with the expected one in time independent of where they differ. */
 export function tokenMatches(given: string, expected: string): boolean {

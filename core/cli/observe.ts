@@ -112,12 +112,23 @@ export async function observe(
   const cluster = p.booleans.has("cluster");
   const fmt: FormatOptions = { ...opts, ...(cluster ? { nodeName: true } : {}) };
   if (!p.booleans.has("follow")) {
-    const r = await client.json<{ flows: Flow[]; nodes?: NodeAnswer[] }>(
-      "GET",
-      `/v1/flows?${params}`,
-    );
+    const r = await client.json<{
+      flows: Flow[];
+      nodes?: NodeAnswer[];
+      truncated?: boolean;
+      stats?: { maxFlows?: number };
+    }>("GET", `/v1/flows?${params}`);
     for (const n of r.nodes ?? []) {
       if (!n.ok) io.err(`hypha: node ${n.name}: no flows: ${n.error}`);
+    }
+    if (r.truncated) {
+      io.err(
+        `hypha: more flows matched than the cluster view gives (at most ${
+          r.stats?.maxFlows ?? "?"
+        }, observability.peer.maxFlows): these are the ${
+          p.values.has("first") ? "first" : "most recent"
+        }; narrow the query (filters, --since/--until) for the rest`,
+      );
     }
     if (output === "table") {
       const header = cluster ? ["NODE", ...TABLE_HEADER] : TABLE_HEADER;

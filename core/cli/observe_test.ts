@@ -5,6 +5,8 @@ import { ApiClient } from "../api/client.ts";
 import { serveApi } from "../api/server.ts";
 import { fakeBackend } from "../api/_fake_backend.ts";
 import { makeFlow } from "../flows/_testing.ts";
+import { FlowObserver } from "../flows/observer.ts";
+import { configSchema } from "../config/schema.ts";
 import { parseArgs } from "./args.ts";
 import { main } from "./main.ts";
 import {
@@ -151,4 +153,33 @@ Deno.test("hypha observe --follow prints flows as they come until stopped", asyn
     }
     assert.equal(backend.observer.stats().subscribers.length, 0, "the agent ended the stream");
   });
+});
+
+Deno.test("hypha observe --cluster says when the answer was cut at maxFlows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hypha-observe-" });
+  const observer = new FlowObserver({
+    nodeName: "n1",
+    config: configSchema.parse({ observability: { peer: { maxFlows: 3 } } }).observability,
+    nodes: () => [{ name: "n2", addresses: ["192.0.2.2"] }],
+  });
+  const socket = join(dir, "api.sock");
+  const server = await serveApi(createApiApp(fakeBackend({ flows: () => observer })), {
+    socketPath: socket,
+  });
+  try {
+    for (let i = 0; i < 5; i++) observer.add(makeFlow({ at: i }));
+    const c = capture();
+    assert.equal(await main(["observe", "--socket", socket, "--cluster", "--last", "50"], c.io), 0);
+    assert.equal(c.out.length, 3);
+    assert.deepEqual(c.err, [
+      "hypha: node n2: no flows: not asked over plain http (192.0.2.2 is not loopback): set " +
+      "observability.peer.tls (or observability.peer.insecure: true)",
+      "hypha: more flows matched than the cluster view gives (at most 3, " +
+      "observability.peer.maxFlows): these are the most recent; narrow the query (filters, " +
+      "--since/--until) for the rest",
+    ]);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,3 +7,9 @@ export function parseHostPort(text: string): { hostname: string; port: number } 
   if (!m || Number(m[2]) > 65535) return undefined;
   return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
+
+/** Whether `hostname` (as parseHostPort gives it) is a loopback address or `localhost`: a
+ * listener there is reachable from this host only. */
+export function isLoopbackHost(hostname: string): boolean {
+  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i.test(hostname);
+}

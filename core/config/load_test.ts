@@ -256,7 +256,13 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
       store: { capacity: 10_000 },
       subscriberBuffer: 1000,
       export: { path: "", maxSizeMB: 10, maxBackups: 3, filter: "" },
-      peer: { enabled: true, listen: "", tokenFile: "" },
+      peer: {
+        enabled: true,
+        listen: "",
+        tls: { ca: "", cert: "", key: "", crl: "" },
+        insecure: false,
+        maxFlows: 10_000,
+      },
     });
   });
   await t.step("bad values name the field", () => {
@@ -267,7 +273,7 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
         store: { capacity: 50 },
         subscriberBuffer: 2,
         export: { path: "flows.json", maxSizeMB: 0, maxBackups: -1 },
-        peer: { listen: "4245", tokenFile: "token" },
+        peer: { listen: "4245", tls: { ca: "ca.crt", crl: "/crl.pem" }, maxFlows: 0 },
         typo: true,
       }),
       {
@@ -281,7 +287,10 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
         "observability.export.maxSizeMB": "0 Too small: expected number to be >=1",
         "observability.export.maxBackups": "-1 Too small: expected number to be >=0",
         "observability.peer.listen": `"4245" must be host:port, e.g. 127.0.0.1:9962`,
-        "observability.peer.tokenFile": `"token" must be an absolute path`,
+        "observability.peer.tls.ca": `"ca.crt" must be an absolute path`,
+        "observability.peer.tls.cert": "is required with ca (ca, cert and key go together)",
+        "observability.peer.tls.key": "is required with ca (ca, cert and key go together)",
+        "observability.peer.maxFlows": "0 Too small: expected number to be >=1",
         "observability.typo": "unknown field",
       },
     );
@@ -289,6 +298,16 @@ Deno.test("resolveConfig() checks the observability section", async (t) => {
       "observability.store.capacity": "2000000 Too big: expected number to be <=1000000",
       "observability.monitor.interval": "3601 Too big: expected number to be <=3600",
     });
+    assert.deepEqual(
+      issuesOf({ peer: { tls: { crl: "/crl.pem" }, tokenFile: "/t", maxFlows: 50_001 } }),
+      {
+        "observability.peer.tls.ca": "is required with crl (ca, cert and key go together)",
+        "observability.peer.tls.cert": "is required with crl (ca, cert and key go together)",
+        "observability.peer.tls.key": "is required with crl (ca, cert and key go together)",
+        "observability.peer.tokenFile": "unknown field",
+        "observability.peer.maxFlows": "50001 Too big: expected number to be <=50000",
+      },
+    );
   });
   await t.step("the export filter is a flow filter", () => {
     assert.equal(

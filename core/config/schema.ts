@@ -50,6 +50,38 @@ const ipAddress = (family: 4 | 6) =>
     }
   });
 
+/** "" or an absolute file path. */
+const optionalPath = z.string().refine(
+  (p) => p === "" || p.startsWith("/"),
+  "must be an absolute path",
+);
+
+/**
+ * The TLS files of one endpoint (core/tls loadTlsMaterial reads and checks them at start): the
+ * CA certificates peers must chain to, this holder's certificate and key (PEM; `hypha certs`
+ * makes them), and optionally the CA's revocation list. ca, cert and key go together; "" = not
+ * set.
+ */
+export const tlsFiles = z.strictObject({
+  ca: optionalPath.default(""),
+  cert: optionalPath.default(""),
+  key: optionalPath.default(""),
+  crl: optionalPath.default(""),
+}).superRefine((t, ctx) => {
+  const given = (["ca", "cert", "key"] as const).filter((k) => t[k] !== "");
+  if (given.length === 0 && t.crl === "") return;
+  for (const k of ["ca", "cert", "key"] as const) {
+    if (t[k] !== "") continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [k],
+      message: `is required with ${
+        given.length ? given.join(" and ") : "crl"
+      } (ca, cert and key go together)`,
+    });
+  }
+}).prefault({});
+
 const url = z.string().refine((s) => /^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(s), {
   message: "must be an http(s)://host:port URL",
 });
@@ -235,13 +267,21 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     peer: z.strictObject({
       /** The listener other nodes read flows from for the cluster view (GET /v1/flows only);
-       * started when the node has an address. */
+       * started when the node has an address, and on a non-loopback address only with `tls`
+       * (or `insecure`). */
       enabled: z.boolean().default(true),
       /** host:port; "" = the node's own address, port 4245 (every node's peers use that port). */
       listen: z.union([z.literal(""), hostPort]).default(""),
-      /** A bearer token shared by every node ("" = none). */
-      tokenFile: z.string().refine((p) => p === "" || p.startsWith("/"), "must be an absolute path")
-        .default(""),
+      /** Mutual TLS for the listener and the cluster view's requests: the cluster CA, this
+       * node's certificate (its address as an IP SAN, usage server and client) and key. */
+      tls: tlsFiles,
+      /** Serve flows over plain HTTP on a non-loopback address, unauthenticated (and ask peers
+       * so): for a network where every host may read every flow. */
+      insecure: z.boolean().default(false),
+      /** The most flows one peer answer, and the cluster view, holds (the most recent, or the
+       * first for `first`); a query for more is cut and says so (`truncated`). At about 1 KB of
+       * JSON a flow, 50,000 stay under the 64 MiB a node reads from one peer. */
+      maxFlows: z.int().min(1).max(50_000).default(10_000),
     }).prefault({}),
   }).prefault({}),
   plugins: z.record(z.string(), pluginSection).default({}),

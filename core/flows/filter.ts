@@ -14,6 +14,13 @@
 //   A flow endpoint without namespace and pod name matches no pod filter.
 // - Labels are Kubernetes selectors (core/flows/label_selector.ts) over the endpoint's labels.
 // - IPs are addresses or CIDRs; ports are 1-65535 (TCP, UDP and SCTP carry ports, ICMP none).
+// - Node names are globs (`*` matches any run of characters), matched in linear time (glob.ts).
+//
+// Filters come from clients (the API, flow peers), and a query runs them over every stored flow,
+// so the work per flow is bounded by construction: no regular expression is built from a value,
+// every value is at most MAX_FILTER_VALUE_LENGTH characters, a filter set holds at most
+// MAX_FILTER_VALUES values and MAX_LABEL_REQUIREMENTS label requirements, and every check is a
+// set lookup, a prefix comparison, a CIDR test or a linear glob match.
 import { Cidr, parseCidrOrReason } from "../ipam/cidr.ts";
 import { type Ip, parseIpOrReason } from "../ipam/ip.ts";
 import { dnsLabelProblem } from "../policy/parse/names.ts";
@@ -28,6 +35,7 @@ import {
   type Verdict,
   VERDICTS,
 } from "./flow.ts";
+import { Glob } from "./glob.ts";
 import { type LabelSelector, matchesLabels, parseLabelSelector } from "./label_selector.ts";
 
 /** One filter: every present field must match (see the header). JSON-safe, like Hubble's. */
@@ -98,18 +106,78 @@ const OBSERVATION_POINTS: readonly TraceObservationPoint[] = TRACE_OBSERVATION_P
   (p) => p !== "UNKNOWN_POINT",
 );
 
+/** The longest filter value (a pod prefix, a label selector, a node name pattern, ...). */
+export const MAX_FILTER_VALUE_LENGTH = 256;
+/** The most values in one filter set (every field, allow and deny filters together). */
+export const MAX_FILTER_VALUES = 64;
+/** The most label requirements (`k=v` terms of label selectors) in one filter set. */
+export const MAX_LABEL_REQUIREMENTS = 64;
+
 /** A bad filter value: names the flag (`field`) and says why. */
 export class FlowFilterError extends Error {
   override name = "FlowFilterError";
-  constructor(readonly field: string, readonly value: string, reason: string) {
-    super(`Invalid --${field} "${value}": ${reason}`);
+  readonly field: string;
+  constructor(field: string, readonly value: string, reason: string) {
+    const f = clip(field) || "query";
+    super(`Invalid --${f} ${quote(value)}: ${reason}`);
+    this.field = f;
+  }
+}
+
+/** A value as error messages show it: quoted, and cut when long (it came from a client). */
+function quote(value: string): string {
+  return value.length <= 64
+    ? `"${value}"`
+    : `"${value.slice(0, 48)}..." (${value.length} characters)`;
+}
+
+function clip(text: string): string {
+  return text.length <= 64 ? text : `${text.slice(0, 48)}...`;
+}
+
+/** Counts what a filter set holds against the caps above while it is compiled. */
+class Budget {
+  values = 0;
+  requirements = 0;
+
+  value(field: FlowFilterField, v: string): void {
+    if (typeof v !== "string") {
+      throw new FlowFilterError(FILTER_FLAGS[field], String(v), "must be a string");
+    }
+    if (v.length > MAX_FILTER_VALUE_LENGTH) {
+      throw new FlowFilterError(
+        FILTER_FLAGS[field],
+        v,
+        `must be at most ${MAX_FILTER_VALUE_LENGTH} characters`,
+      );
+    }
+    if (++this.values > MAX_FILTER_VALUES) {
+      throw new FlowFilterError(
+        FILTER_FLAGS[field],
+        v,
+        `too many filter values: at most ${MAX_FILTER_VALUES} in one query (all flags together)`,
+      );
+    }
+  }
+
+  selector(field: FlowFilterField, v: string, s: LabelSelector): void {
+    this.requirements += s.length;
+    if (this.requirements > MAX_LABEL_REQUIREMENTS) {
+      throw new FlowFilterError(
+        FILTER_FLAGS[field],
+        v,
+        `too many label requirements: at most ${MAX_LABEL_REQUIREMENTS} in one query`,
+      );
+    }
   }
 }
 
 /** A predicate for a filter set; throws FlowFilterError naming the first bad value. */
 export function compileFilters(set: FlowFilterSet): FlowPredicate {
-  const allow = (set.allow ?? []).filter((f) => !isEmpty(f)).map(compileFilter);
-  const deny = (set.deny ?? []).filter((f) => !isEmpty(f)).map(compileFilter);
+  const budget = new Budget();
+  const compile = (f: FlowFilter) => compileWithin(f, budget);
+  const allow = (set.allow ?? []).filter((f) => !isEmpty(f)).map(compile);
+  const deny = (set.deny ?? []).filter((f) => !isEmpty(f)).map(compile);
   if (!allow.length && !deny.length) return () => true;
   return (flow) => {
     if (allow.length && !allow.some((p) => p(flow))) return false;
@@ -126,9 +194,30 @@ type SideCheck = (flow: Flow, side: Side) => boolean;
 
 /** A predicate for one filter; throws FlowFilterError. */
 export function compileFilter(f: FlowFilter): FlowPredicate {
+  return compileWithin(f, new Budget());
+}
+
+/** compileFilter(), counting against the caps of the set the filter belongs to. */
+function compileWithin(f: FlowFilter, budget: Budget): FlowPredicate {
   const checks: FlowPredicate[] = [];
   const either: SideCheck[] = [];
+  for (const [field, values] of Object.entries(f)) {
+    if (values === undefined) continue;
+    if (!(field in FILTER_FLAGS)) {
+      throw new FlowFilterError(field, "", "is not a filter field");
+    }
+    if (!Array.isArray(values)) {
+      throw new FlowFilterError(FILTER_FLAGS[field as FlowFilterField], "", "must be a list");
+    }
+    for (const v of values) budget.value(field as FlowFilterField, v);
+  }
   const list = (field: FlowFilterField) => (f[field]?.length ? f[field] : undefined);
+  const selector = (field: FlowFilterField, v: string): LabelSelector => {
+    const s = parseLabelSelector(v);
+    if (typeof s === "string") throw new FlowFilterError(FILTER_FLAGS[field], v, s);
+    budget.selector(field, v, s);
+    return s;
+  };
 
   // Namespaces and pods, per side.
   const sides: Array<[Side, FlowFilterField, FlowFilterField]> = [
@@ -215,8 +304,8 @@ export function compileFilter(f: FlowFilter): FlowPredicate {
     const set = new Set<string>(protocols.flatMap((p) => PROTOCOL_L4_KEYS[p]));
     checks.push((flow) => flow.l4 !== undefined && set.has(Object.keys(flow.l4)[0]!));
   }
-  const nodes = list("node_name")?.map((v) => nodePattern(v));
-  if (nodes) checks.push((flow) => nodes.some((re) => re.test(flow.node_name)));
+  const nodes = list("node_name") && nodeMatcher(list("node_name")!);
+  if (nodes) checks.push((flow) => nodes(flow.node_name));
   const directions = list("traffic_direction")?.map((v) => direction(v));
   if (directions) {
     const set = new Set<string>(directions.map((d) => d.toUpperCase()));
@@ -266,7 +355,12 @@ function podMatcher(
   values: string[],
   namespaces: string[] | undefined,
 ): (ep: FlowEndpoint) => boolean {
-  const specs: Array<{ ns: string; prefix: string }> = [];
+  const byNs = new Map<string, string[]>(); // namespace -> pod name prefixes
+  const add = (ns: string, prefix: string) => {
+    const prefixes = byNs.get(ns);
+    if (!prefixes) byNs.set(ns, [prefix]);
+    else if (!prefixes.includes(prefix)) prefixes.push(prefix);
+  };
   for (const v of values) {
     const parts = v.split("/");
     if (v === "" || parts.length > 2 || (parts.length === 2 && parts[0] === "")) {
@@ -286,23 +380,18 @@ function podMatcher(
           `namespace "${ns}" conflicts with the namespaces given (${namespaces.join(", ")})`,
         );
       }
-      specs.push({ ns, prefix: parts[1]! });
+      add(ns, parts[1]!);
     } else {
-      for (const ns of namespaces ?? ["default"]) specs.push({ ns, prefix: v });
+      for (const ns of namespaces ?? ["default"]) add(ns, v);
     }
   }
   return (ep) => {
     const ns = ep.namespace ?? "";
     const name = ep.pod_name ?? "";
     if (ns === "" && name === "") return false;
-    return specs.some((s) => s.ns === ns && name.startsWith(s.prefix));
+    const prefixes = byNs.get(ns);
+    return prefixes !== undefined && prefixes.some((p) => name.startsWith(p));
   };
-}
-
-function selector(field: FlowFilterField, v: string): LabelSelector {
-  const s = parseLabelSelector(v);
-  if (typeof s === "string") throw new FlowFilterError(FILTER_FLAGS[field], v, s);
-  return s;
 }
 
 function ipMatcher(field: FlowFilterField, values: string[]): (ip: string | undefined) => boolean {
@@ -378,12 +467,25 @@ function protocol(v: string): typeof PROTOCOLS[number] {
   throw new FlowFilterError("protocol", v, `must be one of ${PROTOCOLS.join(", ")}`);
 }
 
-function nodePattern(v: string): RegExp {
-  if (v === "" || /\s/.test(v)) {
-    throw new FlowFilterError("node-name", v, "must be a node name (* matches any characters)");
-  }
-  const escaped = v.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${escaped}$`);
+/** Node names matching one of the glob `patterns`; a store's flows carry few distinct names, so
+ * answers are remembered (bounded). */
+function nodeMatcher(patterns: string[]): (name: string) => boolean {
+  const globs = patterns.map((v) => {
+    if (v === "" || /\s/.test(v)) {
+      throw new FlowFilterError("node-name", v, "must be a node name (* matches any characters)");
+    }
+    return new Glob(v);
+  });
+  const cache = new Map<string, boolean>();
+  return (name) => {
+    let hit = cache.get(name);
+    if (hit === undefined) {
+      hit = globs.some((g) => g.matches(name));
+      if (cache.size >= 1024) cache.clear();
+      cache.set(name, hit);
+    }
+    return hit;
+  };
 }
 
 function direction(v: string): typeof TRAFFIC_DIRECTIONS[number] {

@@ -173,3 +173,55 @@ Deno.test("compileFilter() rejects bad values naming the flag and the reason", a
     });
   }
 });
+
+Deno.test("compileFilters() caps what one filter set may hold, naming the flag", async (t) => {
+  const fails = (set: Parameters<typeof compileFilters>[0], message: RegExp) =>
+    assert.throws(() => compileFilters(set), (e: unknown) => {
+      assert.ok(e instanceof FlowFilterError);
+      assert.match(e.message, message);
+      return true;
+    });
+  await t.step("a value over 256 characters, quoted short", () => {
+    fails(
+      { allow: [{ source_pod: [`shop/${"w".repeat(300)}`] }] },
+      /^Invalid --from-pod "shop\/w{43}\.\.\." \(305 characters\): must be at most 256 characters$/,
+    );
+  });
+  await t.step("more than 64 values over allow and deny", () => {
+    const ports = Array.from({ length: 40 }, (_, i) => String(i + 1));
+    fails(
+      { allow: [{ port: ports }], deny: [{ destination_port: ports }] },
+      /^Invalid --to-port "25": too many filter values: at most 64 in one query/,
+    );
+    compileFilters({ allow: [{ port: ports }], deny: [{ destination_port: ports.slice(0, 24) }] });
+  });
+  await t.step("more than 64 label requirements", () => {
+    const selector = Array.from({ length: 40 }, (_, i) => `k${i}=v`).join(",");
+    fails(
+      { allow: [{ label: [selector] }, { source_label: [selector] }] },
+      /^Invalid --from-label "k0=v,k1=v,.*\.\.\." \(229 characters\): too many label requirements: at most 64 in one query$/,
+    );
+  });
+  await t.step("fields that are not filters, values that are not strings", () => {
+    fails({ allow: [{ nope: ["x"] } as FlowFilter] }, /^Invalid --nope "": is not a filter field/);
+    fails(
+      { allow: [{ verdict: "DROPPED" } as unknown as FlowFilter] },
+      /--verdict "": must be a list/,
+    );
+    fails(
+      { allow: [{ verdict: [7] } as unknown as FlowFilter] },
+      /--verdict "7": must be a string/,
+    );
+  });
+});
+
+Deno.test("compileFilter() matches many pod prefixes per namespace", () => {
+  const pods = Array.from({ length: 30 }, (_, i) => `p${i}-`);
+  const m = compileFilter({
+    source_namespace: ["a", "shop", "b"],
+    source_pod: pods.concat("web-"),
+  });
+  assert.equal(m(makeFlow()), true, "shop/web-7d9f8-abcde");
+  assert.equal(m(makeFlow({ source: { namespace: "other" } })), false);
+  assert.equal(m(makeFlow({ source: { pod_name: "api-1" } })), false);
+});

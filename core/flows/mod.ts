@@ -21,16 +21,22 @@ export {
   FlowFilterError,
   type FlowFilterSet,
   type FlowPredicate,
+  MAX_FILTER_VALUE_LENGTH,
+  MAX_FILTER_VALUES,
+  MAX_LABEL_REQUIREMENTS,
   PROTOCOLS,
 } from "./filter.ts";
 export { type LabelSelector, matchesLabels, parseLabelSelector } from "./label_selector.ts";
 export {
+  cutToLimit,
   FILTER_FLAG_NAMES,
   type FlowQuery,
   flowQueryParams,
+  limitQuery,
   parseFilterSpec,
   parseFlowQuery,
 } from "./query.ts";
+export { Glob } from "./glob.ts";
 export { flowTimeMs, formatRfc3339, parseDuration, parseTimeFlag } from "./time.ts";
 export {
   DEFAULT_CAPACITY,
@@ -61,10 +67,12 @@ export {
   type ClusterFlows,
   fetchPeerFlows,
   type NodeAnswer,
+  type PeerClientOptions,
+  type PeerFlows,
   type PeerNode,
   queryCluster,
 } from "./peer_client.ts";
-export { peerHandler, type PeerServer, readPeerToken, servePeer } from "./peer_server.ts";
+export { type PeerAnswer, peerHandler, type PeerServer, servePeer } from "./peer_server.ts";
 export {
   type ClusterFlowsAnswer,
   FlowObserver,
@@ -74,6 +82,7 @@ export {
   type ObservabilityConfig,
   type ObserverStats,
   PEER_PORT,
+  type PeerStats,
 } from "./observer.ts";
 export {
   type FlowContext,

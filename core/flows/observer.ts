@@ -2,16 +2,24 @@
 // the peer listener, with the views the admin API serves (query, follow, cluster, stats). The
 // agent makes one, feeds it every datapath event (`addEvent`; `add` takes flows already made) and
 // every loss before the store (`reportLost`), and stops it on shutdown.
+//
+// Flow peers (observability.peer) are mutual TLS when observability.peer.tls names the files,
+// for the listener and for the cluster view's requests alike. Without TLS the listener serves
+// only on loopback, unless observability.peer.insecure says to serve plain HTTP on the network;
+// otherwise it does not start, and says why (log and stats). A peer problem never stops the
+// agent: flows stay available on this node, the cluster view reports what it could not ask.
 import type { HyphaConfig } from "../config/schema.ts";
+import { isLoopbackHost, parseHostPort } from "../config/host_port.ts";
 import type { Logger } from "../plugin/plugin.ts";
+import { loadTlsMaterial, mutualTlsClientOptions, type TlsMaterial } from "../tls/mod.ts";
 import type { FlowDecoder } from "./decode.ts";
 import type { Flow } from "./flow.ts";
 import type { LostEventSource } from "./events.ts";
 import { type ExporterStats, FlowExporter } from "./export.ts";
 import { compileFilters } from "./filter.ts";
 import { type ClusterFlows, type PeerNode, queryCluster } from "./peer_client.ts";
-import { type PeerServer, readPeerToken, servePeer } from "./peer_server.ts";
-import { type FlowQuery, parseFilterSpec } from "./query.ts";
+import { type PeerServer, servePeer } from "./peer_server.ts";
+import { type FlowQuery, limitQuery, parseFilterSpec } from "./query.ts";
 import { FlowStore, type FlowStoreStats } from "./store.ts";
 import type { FlowSubscription } from "./subscription.ts";
 
@@ -48,14 +56,23 @@ export interface FlowsAnswer {
 
 /** GET /v1/flows?cluster=true. */
 export interface ClusterFlowsAnswer extends ClusterFlows {
-  stats: { returned: number; nodes: number; unreachable: number };
+  stats: { returned: number; nodes: number; unreachable: number; maxFlows: number };
+}
+
+export interface PeerStats {
+  /** The listener's address, or null (then `error` says why, unless peers are off). */
+  listening: string | null;
+  /** "mtls": mutual TLS; "plain": HTTP on loopback, or on the network when insecure. */
+  mode: "mtls" | "plain" | null;
+  error?: string;
+  /** How many other nodes the cluster view asks. */
+  cluster: number;
+  maxFlows: number;
 }
 
 export interface ObserverStats extends FlowStoreStats {
   export: ExporterStats | null;
-  /** The peer listener's address (or why it is not listening) and how many other nodes the
-   * cluster view asks. */
-  peer: { listening: string | null; error?: string; cluster: number };
+  peer: PeerStats;
 }
 
 /** What the admin API needs (core/api/backend.ts AdminBackend.flows). */
@@ -72,8 +89,11 @@ export class FlowObserver implements FlowsView {
   readonly #peerPort: number;
   #exporter: FlowExporter | undefined;
   #peer: PeerServer | undefined;
-  #token: string | undefined;
+  /** The cluster view's mTLS client (with observability.peer.tls). */
+  #client: Deno.HttpClient | undefined;
   #peerError: string | undefined;
+  /** Why the cluster view cannot ask peers at all (the TLS files failed). */
+  #clientError: string | undefined;
 
   /** The store only; `start()` opens the export file and the peer listener. */
   constructor(opts: FlowObserverOptions) {
@@ -89,15 +109,15 @@ export class FlowObserver implements FlowsView {
   }
 
   /**
-   * Opens the export file and starts the peer listener. A bad token file or export path throws
-   * (and undoes what started); a listener that cannot bind is logged and shown in stats.
-   * Nothing starts when observability.enabled is false.
+   * Opens the export file and starts the peer listener. A bad export path throws (and undoes
+   * what started); a peer listener that cannot or must not start (bad TLS files, a port taken,
+   * the network without TLS) is logged and shown in stats. Nothing starts when
+   * observability.enabled is false.
    */
   async start(): Promise<void> {
     const { config, logger } = this.#opts;
     if (!config.enabled) return; // observability off: no file, no listener
     try {
-      this.#token = await readPeerToken(config.peer.tokenFile);
       if (config.export.path) {
         let lastLog = 0;
         this.#exporter = await FlowExporter.open({
@@ -114,30 +134,66 @@ export class FlowObserver implements FlowsView {
           },
         });
       }
-      const listen = config.peer.listen || this.#opts.defaultPeerListen;
-      if (config.peer.enabled && listen) {
-        // Not fatal: without the listener this node's flows are missing from other nodes'
-        // cluster view (they say so), everything else works.
-        try {
-          this.#peer = servePeer(listen, {
-            nodeName: this.#opts.nodeName,
-            query: (q) => this.#local(q),
-            ...(this.#token ? { token: this.#token } : {}),
-          });
-          this.#peerError = undefined;
-        } catch (err) {
-          this.#peerError = (err as Error).message;
-          logger?.warn("flow peer listener not started", { error: this.#peerError });
-        }
-        if (this.#peer && !this.#token) {
-          logger?.warn("flow peer listener has no token: any host that reaches it reads flows", {
-            listen: this.#peer.address,
-          });
-        }
-      }
+      await this.#startPeer();
     } catch (err) {
       await this.stop();
       throw err;
+    }
+  }
+
+  /**
+   * The cluster view's client and (when observability.peer.enabled) the peer listener. Not
+   * fatal: without the listener this node's flows are missing from other nodes' cluster view
+   * (they say so); everything else works.
+   */
+  async #startPeer(): Promise<void> {
+    const { config, logger } = this.#opts;
+    const peer = config.peer;
+    const refuse = (message: string) => {
+      this.#peerError = message;
+      logger?.error(message);
+    };
+    let tls: TlsMaterial | undefined;
+    if (peer.tls.cert) {
+      try {
+        tls = await loadTlsMaterial(peer.tls, "observability.peer.tls");
+      } catch (err) {
+        this.#clientError = `not asked: ${(err as Error).message}`;
+        return refuse(
+          `Flow peer listener and cluster view requests are off: ${(err as Error).message}`,
+        );
+      }
+      for (const w of tls.warnings) logger?.warn(w);
+      this.#client = Deno.createHttpClient(mutualTlsClientOptions(tls));
+    }
+    const listen = peer.listen || this.#opts.defaultPeerListen;
+    if (!peer.enabled || !listen) return; // off, or no address yet to listen on
+    const host = parseHostPort(listen)?.hostname ?? "";
+    if (!tls && !isLoopbackHost(host)) {
+      if (!peer.insecure) {
+        return refuse(
+          `Flow peer listener not started: ${listen} is not loopback and observability.peer.tls ` +
+            "is not set (set tls.ca, tls.cert and tls.key, see hypha certs; or insecure: true " +
+            "to serve flows unauthenticated)",
+        );
+      }
+      logger?.warn(
+        "flow peer listener serves flows WITHOUT authentication (observability.peer.insecure): " +
+          "any host that reaches it reads them",
+        { listen },
+      );
+    }
+    try {
+      this.#peer = await servePeer(listen, {
+        nodeName: this.#opts.nodeName,
+        query: (q) => this.#local(q),
+        maxFlows: peer.maxFlows,
+        ...(tls ? { tls } : {}),
+      });
+      this.#peerError = undefined;
+    } catch (err) {
+      this.#peerError = (err as Error).message;
+      logger?.warn("flow peer listener not started", { error: this.#peerError });
     }
   }
 
@@ -183,13 +239,17 @@ export class FlowObserver implements FlowsView {
   }
 
   async cluster(q: FlowQuery, signal?: AbortSignal): Promise<ClusterFlowsAnswer> {
+    const { peer } = this.#opts.config;
     const r = await queryCluster(
-      { name: this.#opts.nodeName, flows: this.#local(q) },
+      { name: this.#opts.nodeName, flows: this.#local(limitQuery(q, peer.maxFlows)) },
       this.#opts.nodes(),
       q,
       {
         port: this.#peerPort,
-        ...(this.#token ? { token: this.#token } : {}),
+        maxFlows: peer.maxFlows,
+        insecure: peer.insecure,
+        ...(this.#client ? { tls: true, client: this.#client } : {}),
+        ...(this.#clientError ? { unavailable: this.#clientError } : {}),
         ...(signal ? { signal } : {}),
       },
     );
@@ -199,6 +259,7 @@ export class FlowObserver implements FlowsView {
         returned: r.flows.length,
         nodes: r.nodes.length,
         unreachable: r.nodes.filter((n) => !n.ok).length,
+        maxFlows: peer.maxFlows,
       },
     };
   }
@@ -209,8 +270,10 @@ export class FlowObserver implements FlowsView {
       export: this.#exporter?.stats() ?? null,
       peer: {
         listening: this.#peer?.address ?? null,
+        mode: this.#peer ? (this.#peer.tls ? "mtls" : "plain") : null,
         ...(this.#peerError ? { error: this.#peerError } : {}),
         cluster: this.#opts.nodes().filter((n) => n.name !== this.#opts.nodeName).length,
+        maxFlows: this.#opts.config.peer.maxFlows,
       },
     };
   }
@@ -222,6 +285,8 @@ export class FlowObserver implements FlowsView {
     const peer = this.#peer;
     this.#exporter = undefined;
     this.#peer = undefined;
+    this.#client?.close();
+    this.#client = undefined;
     await Promise.all([exporter?.close(), peer?.close()]);
   }
 

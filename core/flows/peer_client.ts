@@ -1,9 +1,14 @@
 // The cluster view's client side: ask every other node's peer listener (core/flows/peer_server.ts)
 // for its flows with the same query, in parallel, and merge them by time. A node that does not
 // answer, answers an error or answers garbage is reported in `nodes` and never fails the query.
+// With an mTLS HttpClient (observability.peer.tls) peers are asked over https with this node's
+// certificate; without one over plain http, and only peers on loopback unless `insecure`.
+// Bounded: each answer by bytes (`maxBytes`) and flows (`maxFlows`), the merged view by
+// `maxFlows`.
+import { isLoopbackHost } from "../config/host_port.ts";
 import type { Flow } from "./flow.ts";
 import { mergeFlows } from "./merge.ts";
-import { type FlowQuery, flowQueryParams } from "./query.ts";
+import { cutToLimit, type FlowQuery, flowQueryParams, limitQuery } from "./query.ts";
 
 export interface PeerNode {
   name: string;
@@ -14,8 +19,18 @@ export interface PeerNode {
 export interface PeerClientOptions {
   /** The peers' listener port (observability.peer.listen; the same on every node). */
   port: number;
-  /** The shared bearer token (observability.peer.tokenFile). */
-  token?: string;
+  /** https, through `client` made with core/tls mutualTlsClientOptions (this node's certificate,
+   * the cluster CA); otherwise plain http. */
+  tls?: boolean;
+  /** The HttpClient requests go through (required with `tls`; default: fetch's own). */
+  client?: Deno.HttpClient;
+  /** Plain http also to peers that are not on loopback (observability.peer.insecure). */
+  insecure?: boolean;
+  /** Why peers cannot be asked at all (e.g. the TLS files failed to load); each node says so. */
+  unavailable?: string;
+  /** The most flows taken from one node and given in the merged view (observability.peer
+   * .maxFlows). */
+  maxFlows: number;
   /** Per node (default 5000). */
   timeoutMs?: number;
   /** Largest answer read from one node (default 64 MiB). */
@@ -29,33 +44,46 @@ export interface NodeAnswer {
   error?: string;
   /** Flows this node returned. */
   flows: number;
+  /** The node had more matching flows than its answer holds. */
+  truncated?: boolean;
 }
 
 export interface ClusterFlows {
   flows: Flow[];
   nodes: NodeAnswer[];
+  /** Flows were left out: a node's answer or the merged view hit maxFlows. */
+  truncated: boolean;
 }
+
+export type PeerFlows =
+  | { ok: true; flows: Flow[]; truncated: boolean }
+  | { ok: false; error: string };
 
 /** One node's flows for a query (`follow`/`cluster` are never sent). */
 export async function fetchPeerFlows(
   node: PeerNode,
   q: FlowQuery,
   opts: PeerClientOptions,
-): Promise<{ ok: true; flows: Flow[] } | { ok: false; error: string }> {
+): Promise<PeerFlows> {
+  if (opts.unavailable) return { ok: false, error: opts.unavailable };
   const address = node.addresses[0];
   if (!address) return { ok: false, error: "the node has no address" };
+  if (!opts.tls && !opts.insecure && !isLoopbackHost(address)) {
+    return {
+      ok: false,
+      error: `not asked over plain http (${address} is not loopback): set ` +
+        "observability.peer.tls (or observability.peer.insecure: true)",
+    };
+  }
   const host = address.includes(":") ? `[${address}]` : address;
-  const qs = flowQueryParams(q).toString();
-  const url = `http://${host}:${opts.port}/v1/flows${qs ? `?${qs}` : ""}`;
+  const qs = flowQueryParams(limitQuery(q, opts.maxFlows)).toString();
+  const url = `${opts.tls ? "https" : "http"}://${host}:${opts.port}/v1/flows${qs ? `?${qs}` : ""}`;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const signals = [AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])];
   const signal = AbortSignal.any(signals);
   let res: Response;
   try {
-    res = await fetch(url, {
-      headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-      signal,
-    });
+    res = await fetch(url, { ...(opts.client ? { client: opts.client } : {}), signal });
   } catch (err) {
     return { ok: false, error: reason(err, url, timeoutMs, signal) };
   }
@@ -72,10 +100,7 @@ export async function fetchPeerFlows(
     } catch {
       // not JSON
     }
-    const hint = res.status === 401
-      ? " (is observability.peer.tokenFile the same token on every node?)"
-      : "";
-    return { ok: false, error: `${url}: HTTP ${res.status}: ${message}${hint}` };
+    return { ok: false, error: `${url}: HTTP ${res.status}: ${message}` };
   }
   let body: unknown;
   try {
@@ -87,12 +112,20 @@ export async function fetchPeerFlows(
   if (!Array.isArray(flows) || !flows.every(isFlowLike)) {
     return { ok: false, error: `${url}: the answer has no list of flows` };
   }
-  return { ok: true, flows: flows as Flow[] };
+  // a peer that sends more than asked is cut here, like one that says it left flows out
+  const cut = cutToLimit(q, flows as Flow[], opts.maxFlows);
+  return {
+    ok: true,
+    flows: cut.flows,
+    truncated: cut.truncated || (body as { truncated?: unknown }).truncated === true,
+  };
 }
 
 /**
- * The cluster view: this node's flows (`local`) and every other node's, merged by time with the
- * query's `last`/`first` applied to the whole.
+ * The cluster view: this node's flows (`local`, the answer to limitQuery(q, maxFlows)) and every
+ * other node's, merged by time with the query's `last`/`first` applied to the whole, and at most
+ * `maxFlows` of them (the most recent unless the query asks for the first). Every node gives
+ * its own most recent (or first) `maxFlows`, so the merged ones are the cluster's.
  */
 export async function queryCluster(
   local: { name: string; flows: Flow[] },
@@ -102,23 +135,33 @@ export async function queryCluster(
 ): Promise<ClusterFlows> {
   const others = peers.filter((p) => p.name !== local.name);
   const answers = await Promise.all(others.map((p) => fetchPeerFlows(p, q, opts)));
-  const nodes: NodeAnswer[] = [{ name: local.name, ok: true, flows: local.flows.length }];
-  const lists: Flow[][] = [local.flows];
+  const own = cutToLimit(q, local.flows, opts.maxFlows);
+  const nodes: NodeAnswer[] = [{
+    name: local.name,
+    ok: true,
+    flows: own.flows.length,
+    ...(own.truncated ? { truncated: true } : {}),
+  }];
+  const lists: Flow[][] = [own.flows];
   others.forEach((p, i) => {
     const a = answers[i]!;
     if (a.ok) {
       lists.push(a.flows);
-      nodes.push({ name: p.name, ok: true, flows: a.flows.length });
+      nodes.push({
+        name: p.name,
+        ok: true,
+        flows: a.flows.length,
+        ...(a.truncated ? { truncated: true } : {}),
+      });
     } else {
       nodes.push({ name: p.name, ok: false, error: a.error, flows: 0 });
     }
   });
+  const merged = cutToLimit(q, mergeFlows(lists, limitQuery(q, opts.maxFlows)), opts.maxFlows);
   return {
-    flows: mergeFlows(lists, {
-      ...(q.last !== undefined ? { last: q.last } : {}),
-      ...(q.first !== undefined ? { first: q.first } : {}),
-    }),
+    flows: merged.flows,
     nodes,
+    truncated: merged.truncated || nodes.some((n) => n.truncated),
   };
 }
 
@@ -141,7 +184,10 @@ async function readBounded(res: Response, max: number): Promise<string> {
     total += value.length;
     if (total > max) {
       await reader.cancel();
-      throw new Error(`the answer is larger than ${max} bytes`);
+      throw new Error(
+        `the answer is larger than ${max} bytes (lower observability.peer.maxFlows, or ask ` +
+          "for fewer with --last)",
+      );
     }
     text += decoder.decode(value, { stream: true });
   }
@@ -158,7 +204,25 @@ function reason(err: unknown, url: string, timeoutMs: number, signal: AbortSigna
   }
   const e = err as Error;
   const cause = String((e.cause as Error | undefined)?.message ?? e.cause ?? e.message);
-  return `${url}: ${
-    /refused/i.test(cause) ? "connection refused (is the peer listener on?)" : cause
-  }`;
+  return `${url}: ${cause}${hint(cause)}`;
+}
+
+/** What to check for the usual failures of asking a peer. */
+function hint(cause: string): string {
+  if (/refused/i.test(cause)) return " (is the peer listener on? see GET /v1/flows/stats there)";
+  if (/UnknownIssuer|BadSignature|unknown ca|certificate verify/i.test(cause)) {
+    return " (is the peer's certificate from the CA in observability.peer.tls.ca?)";
+  }
+  if (/NotValidForName|not valid for/i.test(cause)) {
+    return " (the peer's certificate must name its node address as an IP SAN)";
+  }
+  if (
+    /CertificateRequired|certificate required|bad certificate|revoked|reset|closed/i.test(cause)
+  ) {
+    return " (did the peer refuse this node's certificate? is it from the peer's CA, not revoked?)";
+  }
+  if (/https|tls|handshake|http\/1|invalid HTTP/i.test(cause)) {
+    return " (do both nodes agree on observability.peer.tls?)";
+  }
+  return "";
 }

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
+import { filesOf, testPki } from "../tls/_testing.ts";
+import { loadTlsMaterial, mutualTlsClientOptions } from "../tls/mod.ts";
 import { FlowStore } from "./store.ts";
 import { compileFilters } from "./filter.ts";
 import { fetchPeerFlows, queryCluster } from "./peer_client.ts";
-import { peerHandler, readPeerToken, servePeer } from "./peer_server.ts";
+import { peerHandler, servePeer } from "./peer_server.ts";
 import { parseFlowQuery } from "./query.ts";
 import { makeFlow } from "./_testing.ts";
-
-const TOKEN = "0123456789abcdef-token";
 
 function nodeStore(node: string, seconds: number[]): FlowStore {
   const store = new FlowStore({ capacity: 100, nodeName: node });
@@ -18,51 +18,81 @@ function nodeStore(node: string, seconds: number[]): FlowStore {
 const queryOf = (store: FlowStore) => (q: ReturnType<typeof parseFlowQuery>) =>
   store.query(compileFilters(q.filters), {
     ...(q.last !== undefined ? { last: q.last } : {}),
+    ...(q.first !== undefined ? { first: q.first } : {}),
     ...(q.since !== undefined ? { since: q.since } : {}),
   });
 
-Deno.test("peerHandler() serves GET /v1/flows only, behind the token", async () => {
-  const store = nodeStore("n2", [1, 2]);
-  const handle = peerHandler({ nodeName: "n2", query: queryOf(store), token: TOKEN });
+const q = (qs: string) => parseFlowQuery(new URLSearchParams(qs));
+const seconds = (flows: Array<{ time: string }>) => flows.map((f) => Number(f.time.slice(17, 19)));
+
+Deno.test("peerHandler() serves GET /v1/flows only, at most maxFlows per answer", async (t) => {
+  const store = nodeStore("n2", [1, 2, 3, 4]);
+  const handle = peerHandler({ nodeName: "n2", query: queryOf(store), maxFlows: 3 });
   const get = (path: string, init: RequestInit = {}) =>
     handle(new Request(`http://peer${path}`, init));
-  const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
-  assert.equal(get("/v1/flows").status, 401);
-  assert.equal(get("/v1/flows", { headers: { authorization: "Bearer nope" } }).status, 401);
-  const ok = get("/v1/flows?verdict=FORWARDED", auth);
-  assert.equal(ok.status, 200);
-  const body = await ok.json();
-  assert.equal(body.flows.length, 2);
-  assert.equal(body.node, "n2");
-  assert.equal(get("/v1/status", auth).status, 404);
-  assert.equal(get("/v1/flows", { ...auth, method: "POST" }).status, 405);
-  const bad = get("/v1/flows?verdict=NOPE", auth);
-  assert.equal(bad.status, 400);
-  assert.equal((await bad.json()).error.field, "verdict");
-  assert.equal(get("/v1/flows?follow=true", auth).status, 400);
-  assert.equal(get("/v1/flows?cluster=true", auth).status, 400);
-  assert.equal(
-    peerHandler({ nodeName: "n2", query: queryOf(store) })(new Request("http://peer/v1/flows"))
-      .status,
-    200,
-  );
+
+  await t.step("answers within the limit are whole", async () => {
+    const ok = get("/v1/flows?verdict=FORWARDED&last=2");
+    assert.equal(ok.status, 200);
+    const body = await ok.json();
+    assert.deepEqual(seconds(body.flows), [45, 46]);
+    assert.equal(body.node, "n2");
+    assert.equal(body.truncated, false);
+    assert.equal(body.maxFlows, 3);
+  });
+  await t.step("a query without a limit gets the most recent maxFlows, truncated", async () => {
+    const body = await get("/v1/flows?verdict=FORWARDED").json();
+    assert.deepEqual(seconds(body.flows), [44, 45, 46]);
+    assert.equal(body.truncated, true);
+  });
+  await t.step("--last over the limit is cut to it; --first keeps the oldest", async () => {
+    const last = await get("/v1/flows?last=1000").json();
+    assert.equal(last.flows.length, 3);
+    assert.equal(last.truncated, true);
+    const first = await get("/v1/flows?first=1000").json();
+    assert.deepEqual(seconds(first.flows), [43, 44, 45]);
+    assert.equal(first.truncated, true);
+    const exact = await get("/v1/flows?verdict=FORWARDED&first=4").json();
+    assert.equal(exact.flows.length, 3, "4 asked, 4 match, 3 allowed");
+    assert.equal(exact.truncated, true);
+  });
+  await t.step("everything else is refused", async () => {
+    assert.equal(get("/v1/status").status, 404);
+    assert.equal(get("/v1/flows", { method: "POST" }).status, 405);
+    const bad = get("/v1/flows?verdict=NOPE");
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.field, "verdict");
+    assert.equal(get("/v1/flows?follow=true").status, 400);
+    assert.equal(get("/v1/flows?cluster=true").status, 400);
+    const long = get(`/v1/flows?node-name=${"a".repeat(300)}`);
+    assert.equal(long.status, 400);
+    const error = (await long.json()).error;
+    assert.equal(error.field, "node-name");
+    assert.match(error.message, /\(300 characters\): must be at most 256 characters/);
+  });
 });
 
-Deno.test("queryCluster() merges every node's flows and reports the ones that fail", async () => {
-  const n2 = servePeer("127.0.0.1:0", {
+Deno.test("queryCluster() over mutual TLS merges every node's flows and reports the ones that fail", async () => {
+  await using pki = await testPki(["n1", "n2", "n3"], { ips: ["127.0.0.1", "127.0.0.2"] });
+  const tls = (name: string) => loadTlsMaterial(filesOf(pki, name, true), "test.tls");
+  const n2 = await servePeer("127.0.0.1:0", {
     nodeName: "n2",
     query: queryOf(nodeStore("n2", [2, 4])),
-    token: TOKEN,
+    maxFlows: 100,
+    tls: await tls("n2"),
   });
-  let n3: ReturnType<typeof servePeer> | undefined;
+  let n3: Awaited<ReturnType<typeof servePeer>> | undefined;
+  using client = Deno.createHttpClient(mutualTlsClientOptions(await tls("n1")));
   try {
-    n3 = servePeer(`127.0.0.2:${n2.port}`, {
+    assert.equal(n2.tls, true);
+    n3 = await servePeer(`127.0.0.2:${n2.port}`, {
       nodeName: "n3",
       query: queryOf(nodeStore("n3", [3, 5])),
-      token: TOKEN,
+      maxFlows: 100,
+      tls: await tls("n3"),
     });
     const local = nodeStore("n1", [1, 6]);
-    const q = parseFlowQuery(new URLSearchParams("verdict=FORWARDED&last=5"));
+    const query = q("verdict=FORWARDED&last=5");
     const peers = [
       { name: "n1", addresses: ["127.0.0.9"] }, // this node: never asked
       { name: "n2", addresses: ["127.0.0.1"] },
@@ -70,12 +100,8 @@ Deno.test("queryCluster() merges every node's flows and reports the ones that fa
       { name: "n4", addresses: ["127.0.0.3"] }, // nothing listens there
       { name: "n5", addresses: [] },
     ];
-    const r = await queryCluster(
-      { name: "n1", flows: queryOf(local)(q) },
-      peers,
-      q,
-      { port: n2.port, token: TOKEN, timeoutMs: 2000 },
-    );
+    const opts = { port: n2.port, tls: true, client, timeoutMs: 2000, maxFlows: 100 };
+    const r = await queryCluster({ name: "n1", flows: queryOf(local)(query) }, peers, query, opts);
     assert.deepEqual(
       r.flows.map((f) => `${f.node_name}@${f.time.slice(17, 19)}`),
       ["n2@44", "n3@45", "n2@46", "n3@47", "n1@48"],
@@ -88,18 +114,68 @@ Deno.test("queryCluster() merges every node's flows and reports the ones that fa
       ["n4", false, 0],
       ["n5", false, 0],
     ]);
-    assert.match(r.nodes[3]!.error!, /127\.0\.0\.3:\d+\/v1\/flows.*connection refused/);
+    assert.equal(r.truncated, false);
+    assert.match(r.nodes[3]!.error!, /https:\/\/127\.0\.0\.3:\d+\/v1\/flows.*refused/i);
     assert.equal(r.nodes[4]!.error, "the node has no address");
-    // a wrong token is reported with a hint
-    const denied = await fetchPeerFlows(peers[1]!, q, { port: n2.port, token: "x".repeat(16) });
-    assert.ok(!denied.ok);
-    assert.match(
-      denied.error,
-      /HTTP 401: Missing or wrong bearer token \(is observability\.peer\.tokenFile/,
+
+    // The merged view holds at most maxFlows, the most recent: every node's drop at 100 s comes
+    // last, at the same time (in the nodes' order).
+    const all = q("");
+    const small = await queryCluster(
+      { name: "n1", flows: queryOf(local)(all) },
+      peers.slice(0, 3),
+      all,
+      { ...opts, maxFlows: 2 },
     );
+    assert.deepEqual(small.flows.map((f) => `${f.node_name} ${f.verdict}`), [
+      "n2 DROPPED",
+      "n3 DROPPED",
+    ]);
+    assert.equal(small.truncated, true);
+    assert.ok(small.nodes.every((n) => n.truncated), JSON.stringify(small.nodes));
+
+    // Without the client certificate, over plain http, or to a peer whose address the
+    // certificate does not name: nothing.
+    const node2 = peers[1]!;
+    using anonymous = Deno.createHttpClient({ caCerts: [(await tls("n1")).caPem] });
+    const none = await fetchPeerFlows(node2, query, { ...opts, client: anonymous });
+    assert.ok(!none.ok, "no client certificate");
+    const plain = await fetchPeerFlows(node2, query, { ...opts, tls: false });
+    assert.ok(!plain.ok, "plain http to a TLS listener");
   } finally {
     await n2.close();
     await n3?.close();
+  }
+});
+
+Deno.test("fetchPeerFlows() asks over plain http only on loopback, unless insecure", async () => {
+  const query = q("");
+  const far = { name: "far", addresses: ["192.0.2.1"] }; // never contacted
+  const r = await fetchPeerFlows(far, query, { port: 4245, maxFlows: 10 });
+  assert.deepEqual(r, {
+    ok: false,
+    error: "not asked over plain http (192.0.2.1 is not loopback): set observability.peer.tls " +
+      "(or observability.peer.insecure: true)",
+  });
+  const off = await fetchPeerFlows(far, query, {
+    port: 4245,
+    maxFlows: 10,
+    unavailable: "not asked: observability.peer.tls.cert: broken",
+  });
+  assert.deepEqual(off, { ok: false, error: "not asked: observability.peer.tls.cert: broken" });
+
+  const plain = await servePeer("127.0.0.1:0", {
+    nodeName: "n2",
+    query: queryOf(nodeStore("n2", [1])),
+    maxFlows: 10,
+  });
+  try {
+    assert.equal(plain.tls, false);
+    const near = { name: "n2", addresses: ["127.0.0.1"] };
+    const ok = await fetchPeerFlows(near, query, { port: plain.port, maxFlows: 10 });
+    assert.ok(ok.ok && ok.flows.length === 2);
+  } finally {
+    await plain.close();
   }
 });
 
@@ -113,70 +189,63 @@ Deno.test("fetchPeerFlows() gives up on a node that does not answer in time", as
       ),
   );
   try {
-    const q = parseFlowQuery(new URLSearchParams(""));
-    const r = await fetchPeerFlows({ name: "slow", addresses: ["127.0.0.1"] }, q, {
+    const r = await fetchPeerFlows({ name: "slow", addresses: ["127.0.0.1"] }, q(""), {
       port: server.addr.port,
       timeoutMs: 100,
+      maxFlows: 10,
     });
-    assert.deepEqual(r, {
-      ok: false,
-      error: `http://127.0.0.1:${server.addr.port}/v1/flows: no answer within 100 ms`,
-    });
+    assert.ok(!r.ok);
+    assert.match(
+      r.error,
+      /^http:\/\/127\.0\.0\.1:\d+\/v1\/flows\?last=11: no answer within 100 ms$/,
+    );
   } finally {
     ac.abort();
     await server.finished;
   }
 });
 
-Deno.test("fetchPeerFlows() rejects answers that are not lists of flows", async () => {
+Deno.test("fetchPeerFlows() rejects answers that are not lists of flows and cuts long ones", async () => {
   const ac = new AbortController();
+  const many = Array.from({ length: 5 }, (_, i) => makeFlow({ at: i }));
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-    (req) =>
-      new URL(req.url).searchParams.has("last")
+    (req) => {
+      const params = new URL(req.url).searchParams;
+      if (params.has("verdict")) return Response.json({ flows: many }); // ignores the limit
+      return params.get("last") === "1"
         ? Response.json({ flows: [{ nope: 1 }] })
-        : new Response("<html>", { status: 200 }),
+        : new Response("<html>", { status: 200 });
+    },
   );
   try {
     const node = { name: "odd", addresses: ["127.0.0.1"] };
-    const port = server.addr.port;
-    const html = await fetchPeerFlows(node, parseFlowQuery(new URLSearchParams("")), { port });
+    const opts = { port: server.addr.port, maxFlows: 3 };
+    const html = await fetchPeerFlows(node, q(""), opts);
     assert.ok(!html.ok && /is not JSON/.test(html.error));
-    const odd = await fetchPeerFlows(node, parseFlowQuery(new URLSearchParams("last=1")), { port });
+    const odd = await fetchPeerFlows(node, q("last=1"), opts);
     assert.ok(!odd.ok && /has no list of flows/.test(odd.error));
-    const big = await fetchPeerFlows(node, parseFlowQuery(new URLSearchParams("last=1")), {
-      port,
-      maxBytes: 4,
-    });
+    const big = await fetchPeerFlows(node, q("last=1"), { ...opts, maxBytes: 4 });
     assert.ok(!big.ok && /larger than 4 bytes/.test(big.error));
+    const long = await fetchPeerFlows(node, q("verdict=FORWARDED"), opts);
+    assert.ok(long.ok);
+    assert.deepEqual(seconds(long.flows), [44, 45, 46], "the most recent 3 of the 5 sent");
+    assert.equal(long.truncated, true);
   } finally {
     ac.abort();
     await server.finished;
   }
 });
 
-Deno.test("servePeer() names the address it cannot listen on; readPeerToken() checks the file", async () => {
-  const a = servePeer("127.0.0.1:0", { nodeName: "n", query: () => [] });
+Deno.test("servePeer() names the address it cannot listen on", async () => {
+  const opts = { nodeName: "n", query: () => [], maxFlows: 10 };
+  const a = await servePeer("127.0.0.1:0", opts);
   try {
-    assert.throws(
-      () => servePeer(`127.0.0.1:${a.port}`, { nodeName: "n", query: () => [] }),
+    await assert.rejects(
+      servePeer(`127.0.0.1:${a.port}`, opts),
       /Cannot listen for flow peers on 127\.0\.0\.1:\d+ \(observability\.peer\.listen\): /,
     );
   } finally {
     await a.close();
-  }
-  assert.equal(await readPeerToken(""), undefined);
-  await assert.rejects(
-    readPeerToken("/nonexistent/token"),
-    /Cannot read observability\.peer\.tokenFile "\/nonexistent\/token"/,
-  );
-  const file = await Deno.makeTempFile();
-  try {
-    await Deno.writeTextFile(file, "short\n");
-    await assert.rejects(readPeerToken(file), /the token must be at least 16 characters/);
-    await Deno.writeTextFile(file, `${TOKEN}\n`);
-    assert.equal(await readPeerToken(file), TOKEN);
-  } finally {
-    await Deno.remove(file);
   }
 });

@@ -1,7 +1,9 @@
 // A flow query from `hypha observe` flags or `GET /v1/flows` query parameters (the same names):
 // filter flags (core/flows/filter.ts FILTER_FLAGS; repeated ones OR), `not-<flag>` for what to
 // leave out (Hubble's `--not`), `since`/`until`, `last`/`first`, `follow`, `cluster`.
-// Every problem is a FlowFilterError naming the flag.
+// Every problem is a FlowFilterError naming the flag. The parameters come from clients: their
+// number and every value's length are capped (filter.ts MAX_FILTER_VALUES,
+// MAX_FILTER_VALUE_LENGTH) before anything else is done with them.
 import {
   compileFilters,
   FILTER_FLAGS,
@@ -10,7 +12,10 @@ import {
   type FlowFilterField,
   type FlowFilterSet,
   isEmpty,
+  MAX_FILTER_VALUE_LENGTH,
+  MAX_FILTER_VALUES,
 } from "./filter.ts";
+import type { Flow } from "./flow.ts";
 import { formatRfc3339, parseTimeFlag } from "./time.ts";
 
 export interface FlowQuery {
@@ -45,7 +50,26 @@ export function parseFlowQuery(params: URLSearchParams, now: number = Date.now()
   const allow: FlowFilter = {};
   const deny: FlowFilter = {};
   const scalars = new Map<string, string>();
+  let count = 0;
   for (const [rawName, value] of params) {
+    if (++count > MAX_FILTER_VALUES + SCALARS.length) {
+      throw new FlowFilterError(
+        rawName,
+        value,
+        `too many query parameters: at most ${MAX_FILTER_VALUES} filter values and ` +
+          `${SCALARS.join(", ")}`,
+      );
+    }
+    if (rawName === "") {
+      throw new FlowFilterError("", value, "a query parameter has no name (a stray & or =?)");
+    }
+    if (value.length > MAX_FILTER_VALUE_LENGTH) {
+      throw new FlowFilterError(
+        rawName,
+        value,
+        `must be at most ${MAX_FILTER_VALUE_LENGTH} characters`,
+      );
+    }
     const name = ALIASES[rawName] ?? rawName;
     if ((SCALARS as readonly string[]).includes(name)) {
       if (scalars.has(name)) throw new FlowFilterError(name, value, `--${name} is given twice`);
@@ -167,4 +191,29 @@ export function parseFilterSpec(text: string): FlowFilterSet {
     }
   }
   return parseFlowQuery(params).filters;
+}
+
+/**
+ * The query a bounded answer runs: at most `max` flows (a peer's observability.peer.maxFlows),
+ * the most recent ones unless the query asks for the first. A query that asks for no more than
+ * `max` is unchanged; any other asks for `max + 1`, so cutToLimit() can tell whether flows were
+ * left out.
+ */
+export function limitQuery(q: FlowQuery, max: number): FlowQuery {
+  const wanted = q.first ?? q.last;
+  if (wanted !== undefined && wanted <= max) return q;
+  return q.first !== undefined ? { ...q, first: max + 1 } : { ...q, last: max + 1 };
+}
+
+/** The answer to limitQuery(q, max), cut to `max` flows; `truncated` when some were left out. */
+export function cutToLimit(
+  q: FlowQuery,
+  flows: Flow[],
+  max: number,
+): { flows: Flow[]; truncated: boolean } {
+  if (flows.length <= max) return { flows, truncated: false };
+  return {
+    flows: q.first !== undefined ? flows.slice(0, max) : flows.slice(flows.length - max),
+    truncated: true,
+  };
 }

@@ -88,3 +88,23 @@ Deno.test("parseFilterSpec() takes filters only", () => {
   assert.throws(() => parseFilterSpec("last=5"), /Invalid --last "5": is not a filter/);
   assert.throws(() => parseFilterSpec("verdict=X"), /Invalid --verdict "X"/);
 });
+
+Deno.test("parseFlowQuery() caps the parameters a client sends, naming the one over", () => {
+  const fails = (qs: string | URLSearchParams, field: string, message: RegExp) =>
+    assert.throws(() => parseFlowQuery(new URLSearchParams(qs), NOW), (e: unknown) => {
+      assert.ok(e instanceof FlowFilterError);
+      assert.equal(e.field, field);
+      assert.match(e.message, message);
+      return true;
+    });
+  fails(`since=${"1".repeat(300)}m`, "since", /\(301 characters\): must be at most 256 characters/);
+  fails("verdict=DROPPED&=x", "query", /a query parameter has no name/);
+  const many = new URLSearchParams();
+  for (let i = 0; i < 80; i++) many.append("port", String(i + 1));
+  fails(many, "port", /^Invalid --port "71": too many query parameters: at most 64 filter values/);
+  many.delete("port");
+  for (let i = 0; i < 65; i++) many.append("port", String(i + 1));
+  fails(many, "port", /^Invalid --port "65": too many filter values: at most 64 in one query/);
+  const long = parse(`node-name=${"*a".repeat(100)}`);
+  assert.equal(long.filters.allow?.[0]?.node_name?.[0]?.length, 200);
+});

@@ -2,6 +2,8 @@
 // plugin, traffic between them, to the world, to a service (inside and from outside), a network
 // policy applied and traced, and what the nodes know.
 import { join } from "node:path";
+import { ApiClient } from "../../core/api/client.ts";
+import { PEER_PORT, type PeerStats } from "../../core/flows/observer.ts";
 import { describe, flag, up } from "./up.ts";
 import type { Lab } from "./lab.ts";
 import { WORLD_IP } from "./lab.ts";
@@ -91,7 +93,8 @@ spec:
     console.log((await lab.hypha("n1", ["network"])).stdout.trimEnd());
     console.log(`\n=== hypha counters (n2) ===`);
     console.log((await lab.hypha("n2", ["counters"])).stdout.trimEnd());
-    console.log(`\n=== hypha observe --cluster --last 12 (flows of every node) ===`);
+    await flowPeers(lab);
+    console.log(`\n=== hypha observe --cluster --last 12 (flows of every node, over mTLS) ===`);
     console.log((await lab.hypha("n1", ["observe", "--cluster", "--last", "12"])).stdout.trimEnd());
     console.log(`\n=== hypha observe --cluster --verdict DROPPED --last 4 ===`);
     console.log(
@@ -110,6 +113,37 @@ spec:
   } else {
     console.log(`\nthe lab keeps running; tear it down with: scripts/deno task lab down ${lab.id}`);
   }
+}
+
+/** The cluster view's peers: mutual TLS with the lab's CA; a client without a certificate of
+ * that CA gets nothing, one with a node's certificate gets a bounded answer. */
+async function flowPeers(lab: Lab): Promise<void> {
+  const n2 = lab.node("n2");
+  using api = new ApiClient({ socket: n2.socket });
+  const { peer } = await api.json<{ peer: PeerStats }>("GET", "/v1/flows/stats");
+  console.log(`\n=== flow peers (observability.peer.tls: the lab's CA, ${lab.pki.dir}) ===`);
+  console.log(
+    `  n2 serves flows on ${peer.listening} (${peer.mode}), at most ${peer.maxFlows} per answer`,
+  );
+  const url = `https://${n2.ip}:${PEER_PORT}/v1/flows?last=2`;
+  const curl = (...args: string[]) =>
+    lab.exec(
+      "n1",
+      ["curl", "-sS", "--max-time", "5", "--cacert", lab.pki.path("ca.crt"), ...args],
+      {
+        allowFail: true,
+      },
+    );
+  const anonymous = await curl(url);
+  console.log(
+    `  curl from n1 without a certificate: ${(anonymous.stderr || anonymous.stdout).trim()}`,
+  );
+  const n1 = lab.tlsFiles("n1");
+  const signed = await curl("--cert", n1.cert, "--key", n1.key, url);
+  const body = JSON.parse(signed.stdout) as { flows: unknown[]; truncated: boolean };
+  console.log(
+    `  curl from n1 with n1's certificate: ${body.flows.length} flows (truncated: ${body.truncated})`,
+  );
 }
 
 /** A Service over shop/web and shop/web2: balanced for a pod (socket) and from outside. */

@@ -191,6 +191,10 @@ export class Lab implements AsyncDisposable {
         paths: { bpffs: this.bpffs, state: join(dir, "state"), run: join(dir, "run") },
         datapath: { devices: ["eth0"], cgroupRoot },
         networking: { routing: opts.routing ?? "tunnel" },
+        // flow peers over mutual TLS with the lab's CA (and its revocation list)
+        observability: {
+          peer: { tls: { ...this.tlsFiles(name), crl: this.pki.path("crl.pem") } },
+        },
         ...store,
       }, opts.etcd ? await this.#etcdClientConfig(name, dir, etcdPasswords.get(name)) : {});
       const merged = mergeValues(config, extra);

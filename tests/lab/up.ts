@@ -19,6 +19,10 @@ export function describe(lab: Lab): string {
         etcdctlTlsFlags(lab.etcd.tls).join(" ") + " get --prefix /hypha/",
     );
   }
+  lines.push(`  certificates: ${lab.pki.dir} (the lab's CA and a certificate per node; flow peers`);
+  lines.push(
+    `    use them for mutual TLS; more with: hypha certs issue NAME --dir ${lab.pki.dir})`,
+  );
   for (const n of lab.nodes.values()) {
     lines.push(`  node ${n.name}: namespace ${n.ns}, eth0 ${n.ip}, agent socket ${n.socket}`);
     lines.push(

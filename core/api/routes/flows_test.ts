@@ -64,6 +64,8 @@ Deno.test("GET /v1/flows rejects a bad filter with 400 naming the field", async 
       ["last=0", "last", /must be a positive integer/],
       ["since=soon", "since", /must be a duration before now/],
       ["nope=1", "nope", /unknown filter/],
+      [`node-name=${"*a".repeat(129)}`, "node-name", /\(258 characters\): must be at most 256/],
+      [Array(65).fill("port=80").join("&"), "port", /too many filter values: at most 64/],
     ] as const
   ) {
     const res = await app.request(`/v1/flows?${qs}`);
