@@ -21,12 +21,6 @@ const hostPort = z.string().refine(
   "must be host:port, e.g. 127.0.0.1:9962",
 );
 
-/** "" or an absolute path. */
-const optionalPath = z.string().refine(
-  (p) => p === "" || p.startsWith("/"),
-  "must be an absolute path",
-);
-
 const ifname = z.string().regex(/^[^\s/]{1,15}$/, "must be an interface name (1-15 characters)");
 
 /** "" or a CIDR of the given family (`strict`: no host bits set). */
