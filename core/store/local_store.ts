@@ -4,14 +4,28 @@
 // applied through the API are kept in the state directory. The manifest directory is watched;
 // a bad edit is reported and the previous manifests stay in force. Services and EndpointSlices
 // (from the directory and the API) are resolved by local_services.ts.
-import { nthNodeCidr, parseCidr } from "../ipam/mod.ts";
+import { type Cidr, nthNodeCidr, parseCidr, tryParseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { type EndpointRecord, policyKey, type State, type Table } from "../state/mod.ts";
+import {
+  type EndpointRecord,
+  type NamespaceMeta,
+  type NodeInfo,
+  type PodMeta,
+  policyKey,
+  type RecordKind,
+  rejectedKey,
+  type State,
+  type Table,
+} from "../state/mod.ts";
 import { join } from "node:path";
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { LocalServices } from "./local_services.ts";
-import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
+import { type Manifest, ManifestError, readManifestDir } from "./manifests.ts";
+import { readNamespaceManifest, readNodeManifest, readPodManifest } from "./manifest_records.ts";
+import { nodeContext, type PodPools } from "./records/checks.ts";
+import { issuesText, Rejections } from "./records/rejections.ts";
+import type { Read } from "./records/shapes.ts";
 import type {
   ClusterStore,
   NodeRegistration,
@@ -30,6 +44,8 @@ export interface LocalStoreOptions {
   log: Logger;
   /** Ranges services are checked against; default: the config schema's defaults. */
   services?: ServiceOptions;
+  /** This node's pod pools (Node manifests' pod CIDRs must be inside); default: the schema's. */
+  pools?: PodPools;
 }
 
 export class LocalStore implements ClusterStore {
@@ -47,9 +63,11 @@ export class LocalStore implements ClusterStore {
   /** Policies applied through the API, by policy key (persisted). */
   #applied = new Map<string, unknown>();
   readonly #services: LocalServices;
+  readonly #rejections: Rejections;
 
   constructor(opts: LocalStoreOptions) {
     this.#opts = opts;
+    this.#rejections = new Rejections(opts.state.rejected, opts.log);
     this.#services = new LocalServices({
       state: opts.state,
       options: opts.services ?? DEFAULT_SERVICE_OPTIONS,
@@ -63,13 +81,28 @@ export class LocalStore implements ClusterStore {
 
   async register(node: NodeRegistration, cidrs: PodCidrRequest[]): Promise<string[]> {
     await this.#load();
-    const mine = this.#manifests.find((m) => m.kind === "Node" && m.metadata.name === node.name);
-    const others = this.#manifests.filter((m) => m.kind === "Node" && m.metadata.name !== node.name)
-      .flatMap((m) => nodeOf(m).podCIDRs.map((c) => parseCidr(c)));
+    const nodes = this.#manifests.filter((m) => m.kind === "Node");
+    const mine = nodes.find((m) => m.metadata.name === node.name);
+    // This node's own manifest is read without the checks against this node (it is this node).
+    const own = mine && readNodeManifest(mine, nodeContext(this.#pools, undefined, ""));
+    if (own && !own.ok) {
+      throw new ManifestError(
+        `${mine!.source}: the Node manifest of this node (${node.name}) is invalid: ${
+          issuesText(own)
+        }`,
+      );
+    }
+    const others: Cidr[] = nodes.filter((m) => m.metadata.name !== node.name)
+      .flatMap((m) => {
+        const spec = m.spec ?? {};
+        const list = Array.isArray(spec.podCIDRs) ? spec.podCIDRs : [spec.podCIDR];
+        return list.flatMap((c) => (typeof c === "string" ? tryParseCidr(c) ?? [] : []));
+      });
     const claimed: string[] = [];
     for (const req of cidrs) {
-      const fromManifest = mine &&
-        nodeOf(mine).podCIDRs.find((c) => parseCidr(c).address.family === req.family);
+      const fromManifest = own?.ok
+        ? own.value.podCIDRs.find((c) => parseCidr(c).family === req.family)
+        : undefined;
       let cidr = req.fixed || fromManifest;
       if (!cidr) {
         // the first node CIDR of the pool that no Node manifest uses
@@ -92,6 +125,10 @@ export class LocalStore implements ClusterStore {
       source: "self",
     });
     return claimed;
+  }
+
+  get #pools(): PodPools {
+    return this.#opts.pools ?? { v4: "10.244.0.0/16", v6: "" };
   }
 
   get #appliedFile(): string {
@@ -132,7 +169,9 @@ export class LocalStore implements ClusterStore {
   #scheduleReload(): void {
     clearTimeout(this.#reloadTimer);
     this.#reloadTimer = setTimeout(() => {
-      this.#load().then(() => this.#apply(), () => {});
+      this.#load().then(() => this.#apply(), () => {}).catch((err) =>
+        this.#opts.log.error("applying the manifest directory failed", { error: String(err) })
+      );
     }, 200);
   }
 
@@ -162,29 +201,15 @@ export class LocalStore implements ClusterStore {
       for (const [k, v] of rows) table.upsertChanged(k, v);
       for (const [k] of table.entries()) if (!rows.has(k)) table.delete(k);
     };
-    const pods = new Map(
-      this.#manifests.filter((m) => m.kind === "Pod").map((m) => {
-        const namespace = m.metadata.namespace ?? "default";
-        return [`${namespace}/${m.metadata.name}`, {
-          namespace,
-          name: m.metadata.name,
-          labels: m.metadata.labels ?? {},
-          namedPorts: namedPortsOf(m),
-          ...(typeof m.spec?.serviceAccountName === "string"
-            ? { serviceAccount: m.spec.serviceAccountName }
-            : {}),
-        }];
-      }),
-    );
-    sync(state.pods, pods);
-    sync(
+    this.#syncRecords("Pod", state.pods, this.#manifests.filter((m) => m.kind === "Pod"), (m) => ({
+      key: `${m.metadata.namespace ?? "default"}/${m.metadata.name}`,
+      read: readPodManifest(m, namedPortsOf(m)),
+    }));
+    this.#syncRecords(
+      "Namespace",
       state.namespaces,
-      new Map(
-        this.#manifests.filter((m) => m.kind === "Namespace").map((m) => [m.metadata.name, {
-          name: m.metadata.name,
-          labels: { "kubernetes.io/metadata.name": m.metadata.name, ...m.metadata.labels },
-        }]),
-      ),
+      this.#manifests.filter((m) => m.kind === "Namespace"),
+      (m) => ({ key: m.metadata.name, read: readNamespaceManifest(m) }),
     );
     // A policy keeps its revision while its manifest stays the same.
     const policies = new Map<string, { key: string; manifest: unknown; revision: number }>();
@@ -207,23 +232,59 @@ export class LocalStore implements ClusterStore {
     for (const [key, manifest] of this.#applied) addPolicy(key, manifest);
     sync(state.policies, policies);
     this.#services.apply(this.#revision);
+    const ctx = nodeContext(this.#pools, state.nodes.get(node), node);
+    const earlier: Array<{ node: string; cidr: Cidr }> = [];
+    this.#syncRecords(
+      "Node",
+      state.nodes,
+      this.#manifests.filter((m) => m.kind === "Node" && m.metadata.name !== node),
+      (m) => {
+        const r = readNodeManifest(m, ctx, earlier);
+        if (!r.ok) return { key: m.metadata.name, read: r };
+        const { name, addresses, podCIDRs } = r.value;
+        earlier.push(...podCIDRs.map((c) => ({ node: name, cidr: parseCidr(c) })));
+        const row: NodeInfo = { name, cluster, addresses, podCIDRs, source: "manifest" };
+        return { key: name, read: { ok: true, value: row } };
+      },
+      (row) => row.source === "manifest",
+    );
+  }
+
+  /**
+   * The manifests of one kind into its table: accepted ones become rows, rejected ones are
+   * reported and keep their last accepted row (a bad edit changes nothing that worked), rows of
+   * manifests that are gone are removed.
+   */
+  #syncRecords<T extends PodMeta | NamespaceMeta | NodeInfo>(
+    kind: RecordKind,
+    table: Table<T>,
+    manifests: Manifest[],
+    read: (m: Manifest) => { key: string; read: Read<T> },
+    owns: (row: T) => boolean = () => true,
+  ): void {
     const seen = new Set<string>();
-    for (const m of this.#manifests) {
-      if (m.kind !== "Node" || m.metadata.name === node) continue;
-      seen.add(m.metadata.name);
-      const { podCIDRs, addresses } = nodeOf(m);
-      const row = {
-        name: m.metadata.name,
-        cluster,
-        addresses,
-        podCIDRs,
-        source: "manifest" as const,
-      };
-      state.nodes.upsertChanged(m.metadata.name, row);
+    const reported = new Set<string>();
+    for (const m of manifests) {
+      const { key, read: r } = read(m);
+      seen.add(key);
+      const [namespace, name] = kind === "Pod" ? key.split("/", 2) : ["", key];
+      const report = { kind, namespace: namespace ?? "", name: name ?? key };
+      if (r.ok) {
+        table.upsertChanged(key, r.value);
+        this.#rejections.clear(rejectedKey(report));
+        continue;
+      }
+      reported.add(rejectedKey(report));
+      const current = table.get(key);
+      this.#rejections.reject({
+        ...report,
+        source: m.source,
+        issues: r.issues,
+        ...(current !== undefined && owns(current) ? { keeping: true } : {}),
+      });
     }
-    for (const n of state.nodes.list()) {
-      if (n.source === "manifest" && !seen.has(n.name)) state.nodes.delete(n.name);
-    }
+    for (const [k, row] of table.entries()) if (!seen.has(k) && owns(row)) table.delete(k);
+    this.#rejections.retain([kind], (k) => reported.has(k));
   }
 
   useIdentities(_ids: ReadonlySet<number>): void {
