@@ -91,17 +91,20 @@ export interface EndpointSliceRecord {
 }
 
 /** The kinds of records a source can reject. */
-export type RecordKind =
-  | "Node"
-  | "PodCIDRClaim"
-  | "Endpoint"
-  | "Pod"
-  | "Namespace"
-  | "Identity"
-  | "IdentityLabels"
-  | "Policy"
-  | "Service"
-  | "EndpointSlice";
+export const RECORD_KINDS = [
+  "Node",
+  "PodCIDRClaim",
+  "Endpoint",
+  "Pod",
+  "Namespace",
+  "Identity",
+  "IdentityLabels",
+  "Policy",
+  "Service",
+  "EndpointSlice",
+] as const;
+
+export type RecordKind = typeof RECORD_KINDS[number];
 
 /** A problem with a record: the field path (from the record's root; "" = the record) and why. */
 export interface RecordIssue {
