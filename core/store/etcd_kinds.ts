@@ -176,28 +176,8 @@ export function clusterKinds(o: ClusterKindsOptions): KindSpec[] {
       const [n = "", id = ""] = splitKey(s);
       return endpointIssues({ node: n, id: Number(id) }, ep, state.nodes.get(n));
     },
-    row: (_s, ep) => ({
-      node: ep.node,
-      id: ep.id,
-      containerId: ep.containerId,
-      ifname: ep.ifname,
-      namespace: ep.namespace,
-      pod: ep.pod,
-      labels: ep.labels,
-      identity: ep.identity,
-      ips: ep.ips,
-      ...(ep.namedPorts ? { namedPorts: ep.namedPorts } : {}),
-      ...(ep.hostPorts
-        ? {
-          hostPorts: ep.hostPorts.map((p) => ({
-            hostPort: p.hostPort,
-            containerPort: p.containerPort,
-            protocol: p.protocol,
-            ...(p.hostIP !== undefined ? { hostIP: p.hostIP } : {}),
-          })),
-        }
-        : {}),
-    }),
+    // the shape keeps only EndpointRecord's fields, and leaves absent optional ones absent
+    row: (_s, ep) => ep as EndpointRecord,
     owns: (row) => row.node !== self,
   };
 

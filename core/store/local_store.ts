@@ -203,7 +203,7 @@ export class LocalStore implements ClusterStore {
     };
     this.#syncRecords("Pod", state.pods, this.#manifests.filter((m) => m.kind === "Pod"), (m) => ({
       key: `${m.metadata.namespace ?? "default"}/${m.metadata.name}`,
-      read: readPodManifest(m, namedPortsOf(m)),
+      read: readPodManifest(m),
     }));
     this.#syncRecords(
       "Namespace",
@@ -358,19 +358,23 @@ export class LocalStore implements ClusterStore {
       : undefined;
   }
 
+  /** What the manifests say about a pod: only what passes the checks of the pods table. */
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
-    const pod = this.#manifests.find((m) =>
+    const manifest = this.#manifests.find((m) =>
       m.kind === "Pod" && m.metadata.name === name &&
       (m.metadata.namespace ?? "default") === namespace
     );
-    if (!pod) return Promise.resolve(undefined);
-    const ns = this.#manifests.find((m) => m.kind === "Namespace" && m.metadata.name === namespace);
-    const sa = pod.spec?.serviceAccountName;
+    const pod = manifest && readPodManifest(manifest);
+    if (!pod?.ok) return Promise.resolve(undefined);
+    const nsManifest = this.#manifests.find((m) =>
+      m.kind === "Namespace" && m.metadata.name === namespace
+    );
+    const ns = nsManifest && readNamespaceManifest(nsManifest);
     return Promise.resolve({
-      labels: pod.metadata.labels ?? {},
-      namespaceLabels: { "kubernetes.io/metadata.name": namespace, ...ns?.metadata.labels },
-      namedPorts: namedPortsOf(pod),
-      ...(typeof sa === "string" ? { serviceAccount: sa } : {}),
+      labels: pod.value.labels,
+      namespaceLabels: ns?.ok ? ns.value.labels : { "kubernetes.io/metadata.name": namespace },
+      namedPorts: pod.value.namedPorts,
+      ...(pod.value.serviceAccount ? { serviceAccount: pod.value.serviceAccount } : {}),
     });
   }
 
@@ -398,20 +402,3 @@ const POLICY_KINDS = [
   "CiliumClusterwideNetworkPolicy",
   "CiliumCIDRGroup",
 ];
-
-/** Named ports of a Pod manifest's containers (spec.containers[].ports[].name). */
-function namedPortsOf(m: Manifest): Record<string, { port: number; protocol: string }> {
-  const out: Record<string, { port: number; protocol: string }> = {};
-  const containers = Array.isArray(m.spec?.containers) ? m.spec.containers : [];
-  for (const c of containers as Array<{ ports?: Array<Record<string, unknown>> }>) {
-    for (const p of c.ports ?? []) {
-      if (typeof p.name === "string" && typeof p.containerPort === "number") {
-        out[p.name] = {
-          port: p.containerPort,
-          protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
-        };
-      }
-    }
-  }
-  return out;
-}

@@ -10,6 +10,7 @@ import { type Manifest } from "./manifests.ts";
 import { type NodeContext, nodeIssues } from "./records/checks.ts";
 import { keyIssue } from "./records/keys.ts";
 import { quote } from "./records/issues.ts";
+import { isObject } from "../policy/parse/read.ts";
 import {
   checkRecord,
   cidrText,
@@ -97,11 +98,24 @@ export function readNodeManifest(
   return issues.length ? failed(issues) : { ok: true, value: { name, addresses, podCIDRs } };
 }
 
+/** Named ports of a Pod manifest's containers (spec.containers[].ports[].name). */
+function namedPortsOf(m: Manifest): Record<string, { port: unknown; protocol: unknown }> {
+  const out: Record<string, { port: unknown; protocol: unknown }> = {};
+  const containers = Array.isArray(m.spec?.containers) ? m.spec.containers : [];
+  for (const c of containers) {
+    const ports = isObject(c) && Array.isArray(c.ports) ? c.ports : [];
+    for (const p of ports) {
+      if (isObject(p) && typeof p.name === "string" && p.containerPort !== undefined) {
+        out[p.name] = { port: p.containerPort, protocol: p.protocol ?? "TCP" };
+      }
+    }
+  }
+  return out;
+}
+
 /** A Pod manifest's labels, named ports and service account, as the pods table holds them. */
-export function readPodManifest(
-  m: Manifest,
-  ports: Record<string, { port: number; protocol: string }>,
-): Read<PodMeta> {
+export function readPodManifest(m: Manifest): Read<PodMeta> {
+  const ports = namedPortsOf(m);
   const namespace = m.metadata.namespace ?? "default";
   const issues: RecordIssue[] = [];
   const key = keyIssue(`${namespace}/${m.metadata.name}`, ["namespace", "pod name"]);

@@ -57,6 +57,12 @@ Deno.test("LocalStore checks Node, Pod and Namespace manifests like cluster stor
       nodeDoc("addr", { podCIDR: "10.244.6.0/24" }, "10.244.2.7"),
       nodeDoc("types", { podCIDRs: "10.244.7.0/24" }, "10.1.0.24"),
       { apiVersion: "v1", kind: "Pod", metadata: { name: "bad", labels: { "a b": "x" } } },
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "ports" },
+        spec: { containers: [null, { ports: [{ name: "http", containerPort: 99999 }] }] },
+      },
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "Bad_NS" } },
     ]);
     await store.register(
@@ -78,6 +84,7 @@ Deno.test("LocalStore checks Node, Pod and Namespace manifests like cluster stor
     has(issues("Node/types"), "spec.podCIDRs", /^Must be a list, got the string/);
     has(issues("Pod/default/bad"), 'metadata.labels["a b"]', /Invalid label key "a b"/);
     has(issues("Namespace/Bad_NS"), "metadata.name", /must be a lower-case DNS label/);
+    has(issues("Pod/default/ports"), "spec.containers.http.port", /^Must be 1-65535 \(a port\)/);
     assert.equal(state.rejected.get("Node/all")?.source, "cluster.yaml document 5");
 
     // A bad edit of a good Node keeps its row; removing the bad documents clears the reports.
