@@ -96,12 +96,18 @@ export class RecordReconciler {
   /** Everything under the kinds' prefixes at one revision: replaces what was known. */
   replaceAll(records: StoredRecord[]): void {
     this.#guard("a listing", () => {
+      // A re-list (after a compaction) reads again only what changed since it was read.
+      const known = new Map<string, Entry>();
       for (const k of this.#kinds) {
+        for (const e of k.entries.values()) known.set(e.source, e);
         k.entries.clear();
         k.groups.clear();
         k.dirty = "all";
       }
-      for (const r of records) this.#take({ ...r, type: "put" });
+      for (const r of records) {
+        const e = known.get(r.key);
+        this.#take({ ...r, type: "put" }, e?.revision === r.modRevision ? e : undefined);
+      }
       for (const k of this.#kinds) {
         // rows and reports of keys that are gone
         for (const [rowKey, row] of k.spec.table.entries()) {
@@ -137,7 +143,8 @@ export class RecordReconciler {
     return this.#kinds.find((k) => key.startsWith(k.spec.prefix));
   }
 
-  #take(c: RecordChange): void {
+  /** Takes in one change; `same` is the entry already read from this very revision. */
+  #take(c: RecordChange, same?: Entry): void {
     const k = this.#kindOf(c.key);
     if (!k) return;
     const suffix = c.key.slice(k.spec.prefix.length);
@@ -151,11 +158,11 @@ export class RecordReconciler {
     } else {
       let read: Read<unknown>;
       try {
-        read = k.spec.read(suffix, c.value);
+        read = same?.read ?? k.spec.read(suffix, c.value);
       } catch (err) {
         read = { ok: false, issues: [{ path: "", message: `Unreadable: ${err}` }] };
       }
-      const group = k.spec.group?.(suffix, read);
+      const group = same ? same.group : k.spec.group?.(suffix, read);
       k.entries.set(rowKey, { suffix, source: c.key, revision: c.modRevision, read, group });
       if (group !== undefined) {
         const set = k.groups.get(group) ?? new Set();
