@@ -85,9 +85,7 @@ export function lbRoutes(b: Balancer, state: StateView): Hono {
       const key = `${c.req.param("namespace")}/${c.req.param("name")}`;
       const found = services(b, state).find((s) => s.service === key);
       if (!found) {
-        const rejected = rejectedServices(state).filter((r) =>
-          `${r.namespace}/${r.name}` === key
-        );
+        const rejected = rejectedServices(state).filter((r) => `${r.namespace}/${r.name}` === key);
         if (rejected.length) return c.json({ service: key, rejected }, 200);
         throw new NotFoundError(`No service "${key}" (see hypha service list)`);
       }
