@@ -400,11 +400,9 @@ export class EtcdStore implements ClusterStore {
     const get = async <T>(key: string, read: (value: string) => Read<T>) => {
       try {
         const kv = await this.#client.get(key, { timeoutMs: this.#o.timeoutMs });
-        if (!kv) return undefined;
-        const r = read(kv.value);
-        if (r.ok) return r.value;
-        // reported by the watch (the rejected table); here it counts as absent
-        return undefined;
+        const r = kv && read(kv.value);
+        // a bad record is reported by the watch (the rejected table); here it counts as absent
+        return r?.ok ? r.value : undefined;
       } catch {
         return undefined; // labels from the store are optional; CNI labels still apply
       }
