@@ -6,6 +6,7 @@
 // (from the directory and the API) are resolved by local_services.ts.
 import { type Cidr, nthNodeCidr, parseCidr, tryParseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
+import { parseManifest } from "../policy/parse/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import {
   type EndpointRecord,
@@ -218,17 +219,28 @@ export class LocalStore implements ClusterStore {
       const same = JSON.stringify(cur?.manifest) === JSON.stringify(manifest);
       policies.set(key, { key, manifest, revision: same ? cur!.revision : this.#revision });
     };
+    // A directory policy that does not parse is reported; its last accepted version stays.
+    const reported = new Set<string>();
     for (const m of this.#manifests.filter((m) => POLICY_KINDS.includes(m.kind))) {
-      const { source: _source, document: _document, ...manifest } = m;
-      addPolicy(
-        policyKey({
-          kind: m.kind,
-          ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
-          name: m.metadata.name,
-        }),
-        manifest,
-      );
+      const { source, document: _document, ...manifest } = m;
+      const key = policyKey({
+        kind: m.kind,
+        ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
+        name: m.metadata.name,
+      });
+      const report = { kind: "Policy" as const, namespace: "", name: key };
+      const { issues } = parseManifest(manifest);
+      if (issues.length === 0) {
+        addPolicy(key, manifest);
+        this.#rejections.clear(rejectedKey(report));
+        continue;
+      }
+      const cur = state.policies.get(key);
+      if (cur) policies.set(key, cur);
+      reported.add(rejectedKey(report));
+      this.#rejections.reject({ ...report, source, issues, ...(cur ? { keeping: true } : {}) });
     }
+    this.#rejections.retain(["Policy"], (k) => reported.has(k));
     for (const [key, manifest] of this.#applied) addPolicy(key, manifest);
     sync(state.policies, policies);
     this.#services.apply(this.#revision);

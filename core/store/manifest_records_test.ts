@@ -64,6 +64,12 @@ Deno.test("LocalStore checks Node, Pod and Namespace manifests like cluster stor
         spec: { containers: [null, { ports: [{ name: "http", containerPort: 99999 }] }] },
       },
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "Bad_NS" } },
+      {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "np", namespace: "default" },
+        spec: { podSelector: {}, ingress: "all" },
+      },
     ]);
     await store.register(
       { name: "n1", cluster: "test", addresses: ["10.1.0.11"], instance: "i" },
@@ -84,6 +90,8 @@ Deno.test("LocalStore checks Node, Pod and Namespace manifests like cluster stor
     has(issues("Node/types"), "spec.podCIDRs", /^Must be a list, got the string/);
     has(issues("Pod/default/bad"), 'metadata.labels["a b"]', /Invalid label key "a b"/);
     has(issues("Namespace/Bad_NS"), "metadata.name", /must be a lower-case DNS label/);
+    has(issues("Policy/NetworkPolicy/default/np"), "spec.ingress", /Must be a list/);
+    assert.equal(state.policies.size, 0);
     has(issues("Pod/default/ports"), "spec.containers.http.port", /^Must be 1-65535 \(a port\)/);
     assert.equal(state.rejected.get("Node/all")?.source, "cluster.yaml document 5");
 
