@@ -20,6 +20,7 @@ import type {
   NetworkView,
   NodeRow,
   NodeStatus,
+  RejectedRecordRow,
 } from "../api/backend.ts";
 import { cgroupV2Mount, linkWriteCount, mapWriteCount, probeFeatures } from "../bpf/mod.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
@@ -44,7 +45,11 @@ import { ensureBpffs } from "./bpffs.ts";
 import { selectDevices } from "./devices.ts";
 import { derivePaths, type NodePaths } from "./paths.ts";
 import { registerAgentMetrics } from "./metrics.ts";
-import { regenerationMetrics, registerNetworkMetrics } from "./network_metrics.ts";
+import {
+  regenerationMetrics,
+  registerNetworkMetrics,
+  registerRejectedMetrics,
+} from "./network_metrics.ts";
 import { NodeFlows } from "./flows.ts";
 import type { FlowsView } from "../flows/observer.ts";
 import { Networking } from "./networking.ts";
@@ -101,6 +106,7 @@ export class Agent implements AdminBackend {
   readonly #datapath: HostDatapath;
   readonly #host: PluginHost;
   readonly #metrics: Metrics;
+  readonly #state: State;
   readonly #ownedMaps: Map<string, { owner: string; map: OwnedMap }>;
   readonly #startedAt = new Date();
   readonly #baseline = { maps: mapWriteCount(), links: linkWriteCount() };
@@ -121,7 +127,9 @@ export class Agent implements AdminBackend {
     host: PluginHost,
     ownedMaps: Map<string, { owner: string; map: OwnedMap }>,
     metrics: Metrics,
+    state: State,
   ) {
+    this.#state = state;
     this.#ownedMaps = ownedMaps;
     this.#metrics = metrics;
     this.#loaded = loaded;
@@ -200,7 +208,7 @@ export class Agent implements AdminBackend {
         logger: (id) => createLogger(`plugin[${id}]`, config.log.level, opts.logSink),
       });
       for (const map of datapath.ownedMaps()) ownedMaps.set(map.name, { owner: "core", map });
-      agent = new Agent(loaded, log, features, datapath, host, ownedMaps, metrics);
+      agent = new Agent(loaded, log, features, datapath, host, ownedMaps, metrics, state);
       agent.#unwatchStateFiles = unwatchStateFiles;
       agent.#reconcile(devices);
       if (config.networking.enabled) {
@@ -235,6 +243,7 @@ export class Agent implements AdminBackend {
         features,
       });
       if (agent.#networking) registerNetworkMetrics(metrics, agent.#networking, config.node.name);
+      registerRejectedMetrics(metrics, state.rejected);
       agent.#server = await serveApi(createApiApp(agent), {
         socketPath: agent.paths.apiSocket,
         ...(await tcpListener(loaded, agent)),
@@ -413,6 +422,14 @@ export class Agent implements AdminBackend {
 
   nodes(): NodeRow[] {
     return this.#networking?.nodes() ?? [];
+  }
+
+  rejectedRecords(): RejectedRecordRow[] {
+    return this.#state.rejected.list().map((r) => ({ ...r, keeping: r.keeping ?? false }))
+      .sort((a, b) =>
+        a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name)
+      );
   }
 
   endpoints(): EndpointRow[] {

@@ -1,7 +1,9 @@
 // Pod networking metrics, collected at scrape time: endpoints and nodes known, IPAM use per pod
 // CIDR (so an alert can fire before a node runs out of pod addresses), the cluster store's
-// connection, CNI requests by command and outcome, and endpoint regenerations.
+// connection, records the store and the manifest directory hold that were rejected, CNI
+// requests by command and outcome, and endpoint regenerations.
 import type { Metrics } from "../metrics/registry.ts";
+import { type ReadonlyTable, RECORD_KINDS, type RejectedRecord } from "../state/mod.ts";
 import type { Networking } from "./networking.ts";
 import type { Regeneration } from "./policy_enforcer.ts";
 
@@ -72,5 +74,20 @@ export function registerNetworkMetrics(m: Metrics, net: Networking, node: string
         const [command, code] = key.split("/");
         return [{ command: command!, code: code! }, n];
       }),
+  );
+}
+
+export function registerRejectedMetrics(m: Metrics, rejected: ReadonlyTable<RejectedRecord>): void {
+  m.collector(
+    "hypha_store_rejected_records",
+    "Records of the cluster store or the manifest directory that were rejected (not used), by " +
+      "kind; each is listed with its problems by `hypha status`.",
+    "gauge",
+    () => {
+      // every kind, so one without rejected records reads 0 (an alert can watch for > 0)
+      const by = new Map<string, number>(RECORD_KINDS.map((k) => [k, 0]));
+      for (const r of rejected.list()) by.set(r.kind, (by.get(r.kind) ?? 0) + 1);
+      return [...by].map(([kind, n]): [Record<string, string>, number] => [{ kind }, n]);
+    },
   );
 }

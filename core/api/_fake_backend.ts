@@ -94,6 +94,7 @@ export function fakeBackend(
         : [],
     network: () => null,
     nodes: () => [],
+    rejectedRecords: () => [],
     endpoints: () => [],
     endpoint: (id) => {
       throw new NotFoundError(`No local endpoint ${id}`);

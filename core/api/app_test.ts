@@ -135,3 +135,28 @@ Deno.test("service routes pass the body to the backend; rejections carry every i
   });
   assert.equal((await app.request("/v1/services")).status, 404, "listing is the lb plugin's");
 });
+
+Deno.test("status lists every rejected record, the node list those about nodes", async () => {
+  const rejected = [
+    {
+      kind: "Identity",
+      namespace: "",
+      name: "5",
+      source: "/hypha/c1/identities/id/5",
+      issues: [{ path: "", message: 'Identity "5" is not in the cluster identity range' }],
+      keeping: false,
+    },
+    {
+      kind: "Node",
+      namespace: "",
+      name: "evil",
+      source: "/hypha/c1/nodes/evil",
+      issues: [{ path: "podCIDRs[0]", message: 'Pod CIDR "0.0.0.0/0" is not claimed' }],
+      keeping: false,
+    },
+  ];
+  const app = createApiApp(fakeBackend({ rejectedRecords: () => rejected }));
+  assert.deepEqual((await (await app.request("/v1/status")).json()).rejected, rejected);
+  const nodes = await (await app.request("/v1/nodes")).json();
+  assert.deepEqual(nodes.rejected.map((r: { name: string }) => r.name), ["evil"]);
+});

@@ -74,6 +74,24 @@ export interface NodeRow {
   self: boolean;
 }
 
+/**
+ * A record a source rejected (a bad value in the cluster store or the manifest directory): it is
+ * not used; `keeping` says its last accepted version stays in force. Shown until the record is
+ * fixed or removed.
+ */
+export interface RejectedRecordRow {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The etcd key, or the manifest file and document. */
+  source: string;
+  issues: Array<{ path: string; message: string }>;
+  keeping: boolean;
+}
+
+/** Kinds of rejected records `hypha node list` shows (about nodes and their pods). */
+export const NODE_RECORD_KINDS = ["Node", "PodCIDRClaim", "Endpoint"] as const;
+
 export interface EndpointRow {
   node: string;
   id: number;
@@ -127,6 +145,8 @@ export interface AdminBackend {
   /** Pod networking; null when networking is disabled on this node. */
   network(): NetworkView | null;
   nodes(): NodeRow[];
+  /** Records the node's sources rejected, every kind. */
+  rejectedRecords(): RejectedRecordRow[];
   /** Endpoints this node knows: its own and, with a cluster store, every other node's. */
   endpoints(): EndpointRow[];
   /** A local endpoint in detail; throws NotFoundError. */

@@ -8,6 +8,21 @@ const json = (schema: Record<string, unknown>, description = "OK") => ({
 });
 const error = { $ref: "#/components/responses/Error" };
 const obj = (properties: Record<string, unknown>) => ({ type: "object", properties });
+/** Records a source rejected (cluster store or manifest directory), with their problems. */
+const rejectedRecords = {
+  type: "array",
+  items: obj({
+    kind: { type: "string" },
+    namespace: { type: "string" },
+    name: { type: "string" },
+    source: { type: "string" },
+    issues: {
+      type: "array",
+      items: obj({ path: { type: "string" }, message: { type: "string" } }),
+    },
+    keeping: { type: "boolean" },
+  }),
+};
 
 const FLOW_FILTER_PARAMS = Object.values(FILTER_FLAGS);
 
@@ -79,6 +94,7 @@ export const openapi = {
               kernel: { type: "object" },
               datapath: { type: "object" },
               plugins: { type: "array" },
+              rejected: rejectedRecords,
             }),
           ),
         },
@@ -156,8 +172,8 @@ export const openapi = {
     },
     "/v1/nodes": {
       get: {
-        summary: "Nodes of the cluster as this node knows them",
-        responses: { 200: json(obj({ nodes: { type: "array" } })) },
+        summary: "Nodes of the cluster as this node knows them, and rejected node records",
+        responses: { 200: json(obj({ nodes: { type: "array" }, rejected: rejectedRecords })) },
       },
     },
     "/v1/endpoints": {

@@ -10,6 +10,7 @@ import type {
   NetworkView,
   NodeRow,
   NodeStatus,
+  RejectedRecordRow,
 } from "../api/backend.ts";
 import type { KernelFeatures } from "../bpf/probe.ts";
 import { ConfigError, describeConfig } from "../config/mod.ts";
@@ -18,6 +19,7 @@ import type { PluginStatus } from "../plugin/host.ts";
 import { VERSION } from "../version.ts";
 import { one, parseArgs, type Parsed, UsageError } from "./args.ts";
 import { renderTable } from "./table.ts";
+import { rejectedSection } from "./rejected.ts";
 import { lbMaps, serviceGet, serviceList } from "./services.ts";
 import { validatePolicyText } from "../agent/policy_api.ts";
 import { type AppliedService, validateServiceText } from "../agent/service_api.ts";
@@ -250,6 +252,7 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
           kernel: KernelFeatures;
           datapath: DatapathStatus;
           plugins: PluginStatus[];
+          rejected?: RejectedRecordRow[];
         }
       >("GET", "/v1/status");
       show(s, () => statusText(s));
@@ -290,18 +293,21 @@ async function dispatch(p: Parsed, output: "table" | "json", io: Io): Promise<nu
       if (sub !== undefined && sub !== "list") {
         throw new UsageError(`unknown node command "${sub}" (node list)`);
       }
-      const { nodes } = await client.json<{ nodes: NodeRow[] }>("GET", "/v1/nodes");
-      show({ nodes }, () =>
+      const r = await client.json<{ nodes: NodeRow[]; rejected?: RejectedRecordRow[] }>(
+        "GET",
+        "/v1/nodes",
+      );
+      show(r, () =>
         renderTable(
           ["NODE", "ADDRESSES", "POD CIDRS", "SOURCE", ""],
-          nodes.map((n) => [
+          r.nodes.map((n) => [
             n.name,
             n.addresses.join(","),
             n.podCIDRs.join(","),
             n.source,
             n.self ? "(this node)" : "",
           ]),
-        ));
+        ) + rejectedSection(r.rejected ?? []));
       return 0;
     }
     case "endpoint":
@@ -491,6 +497,7 @@ function statusText(
     kernel: KernelFeatures;
     datapath: DatapathStatus;
     plugins: PluginStatus[];
+    rejected?: RejectedRecordRow[];
   },
 ): string {
   const lines = [
@@ -523,7 +530,7 @@ function statusText(
     "",
     s.plugins.length ? pluginsTable(s.plugins) : "Plugins:    none built into this agent yet",
   );
-  return lines.join("\n");
+  return lines.join("\n") + rejectedSection(s.rejected ?? []);
 }
 
 /** `cluster IP 10.96.0.10, node ports 80/TCP:30080, health check node port 31000`. */

@@ -2,6 +2,10 @@
 // requires (1.0 "Parameters" and each operation's "Input"; 1.1 adds GC and STATUS).
 import { CniError, CniErrorCode } from "./errors.ts";
 import { quoteList } from "./_validate.ts";
+import { ifnameProblem } from "../netlink/validate.ts";
+
+/** The kernel's rule for interface names, and what `ip -batch` lines can carry (core/netlink). */
+export { ifnameProblem };
 
 export const CNI_COMMANDS = ["ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION"] as const;
 export type CniCommand = typeof CNI_COMMANDS[number];
@@ -79,16 +83,6 @@ function checkContainerId(id: string): string {
     `Invalid CNI_CONTAINERID ${JSON.stringify(id)}: must start with a letter or digit, ` +
       `followed by letters, digits, "_", "." or "-"`,
   );
-}
-
-/** Why `name` is not a usable Linux interface name (the kernel's dev_valid_name), or undefined. */
-export function ifnameProblem(name: string): string | undefined {
-  if (name === "") return "must not be empty";
-  if (name === "." || name === "..") return `must not be "." or ".."`;
-  // IFNAMSIZ is 16 bytes including the terminating NUL.
-  if (new TextEncoder().encode(name).length > 15) return "must be at most 15 bytes long";
-  if (/[/:\s]/.test(name)) return `must not contain "/", ":" or whitespace`;
-  return undefined;
 }
 
 function checkIfname(name: string): string {

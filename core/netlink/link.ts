@@ -1,6 +1,9 @@
 // Links (network interfaces) of a namespace: lookup, veth pairs into pod namespaces, the VXLAN
-// device, deletion.
+// device, deletion. Names, MACs, MTUs, ports and the netns path are validated (validate.ts)
+// before a line is built; names follow explicit `name`/`dev` keywords so no valid name can be
+// read as one of ip's keywords.
 import { ipBatch, ipJson, type IpOptions, NetlinkError } from "./exec.ts";
+import * as check from "./validate.ts";
 
 export interface LinkInfo {
   name: string;
@@ -33,6 +36,7 @@ function toInfo(l: IpLink): LinkInfo {
 
 /** The link called `name`, or undefined when there is none. */
 export async function getLink(name: string, opts: IpOptions = {}): Promise<LinkInfo | undefined> {
+  check.ifname(name, "link name");
   try {
     const [l] = await ipJson<IpLink>(["-d", "link", "show", "dev", name], opts);
     return l ? toInfo(l) : undefined;
@@ -59,26 +63,38 @@ export interface VethSpec {
   routeProto?: number;
 }
 
+/** The `ip -batch` lines of a veth pair; throws NetlinkError naming the field of a bad value. */
+export function vethLines(spec: VethSpec): string[] {
+  const host = check.ifname(spec.hostName, "veth.hostName");
+  const pod = check.ifname(spec.podName, "veth.podName");
+  const mtu = check.mtu(spec.mtu, "veth.mtu");
+  const proto = spec.routeProto
+    ? ` proto ${check.intIn(spec.routeProto, "veth.routeProto", "route protocol", 1, 255)}`
+    : "";
+  return [
+    `link add name ${host} mtu ${mtu} address ${check.mac(spec.hostMac, "veth.hostMac")} ` +
+    `type veth peer name ${pod} mtu ${mtu} address ${check.mac(spec.podMac, "veth.podMac")} ` +
+    `netns ${check.netnsPath(spec.netns, "veth.netns")}`,
+    `link set dev ${host} up`,
+    ...(spec.hostRoutes ?? []).map((dst, i) =>
+      `route replace ${check.cidr(dst, `veth.hostRoutes[${i}]`).text} dev ${host}${proto} ` +
+      "scope link"
+    ),
+  ];
+}
+
 /**
  * Creates a veth pair whose peer lands directly in the pod's namespace, host side up, with its
  * host routes: one `ip -batch` process for all of it.
  */
 export async function createVeth(spec: VethSpec): Promise<void> {
-  await ipBatch([
-    `link add ${spec.hostName} mtu ${spec.mtu} address ${spec.hostMac} type veth ` +
-    `peer name ${spec.podName} mtu ${spec.mtu} address ${spec.podMac} netns ${spec.netns}`,
-    `link set ${spec.hostName} up`,
-    ...(spec.hostRoutes ?? []).map((dst) =>
-      `route replace ${dst} dev ${spec.hostName}${
-        spec.routeProto ? ` proto ${spec.routeProto}` : ""
-      } scope link`
-    ),
-  ]);
+  await ipBatch(vethLines(spec));
 }
 
 export async function deleteLink(name: string, opts: IpOptions = {}): Promise<boolean> {
+  const dev = check.ifname(name, "link name");
   try {
-    await ipBatch([`link del ${name}`], opts);
+    await ipBatch([`link del dev ${dev}`], opts);
     return true;
   } catch (err) {
     if (err instanceof NetlinkError && /Cannot find device|does not exist/i.test(err.stderr)) {
@@ -93,17 +109,21 @@ export async function deleteLink(name: string, opts: IpOptions = {}): Promise<bo
  * the VNI per packet; no ARP (the datapath rewrites MACs on delivery). Created when missing.
  */
 export async function ensureVxlan(name: string, port: number, mtu: number): Promise<LinkInfo> {
+  check.ifname(name, "vxlan.name");
+  check.intIn(port, "vxlan.port", "UDP port", 1, 65535);
+  check.mtu(mtu, "vxlan.mtu");
   const existing = await getLink(name);
   if (existing && existing.kind !== "vxlan") {
     throw new NetlinkError(`interface "${name}" exists but is a ${existing.kind ?? "?"} device`);
   }
   // No IPv6 link-local address: the kernel would send neighbour/router discovery into a tunnel
   // that has no node to carry it to.
-  const lines = existing
-    ? []
-    : [`link add ${name} type vxlan external dstport ${port}`, `link set ${name} addrgenmode none`];
+  const lines = existing ? [] : [
+    `link add name ${name} type vxlan external dstport ${port}`,
+    `link set dev ${name} addrgenmode none`,
+  ];
   if (!existing || existing.mtu !== mtu || !existing.up) {
-    lines.push(`link set ${name} mtu ${mtu} arp off up`);
+    lines.push(`link set dev ${name} mtu ${mtu} arp off up`);
   }
   await ipBatch(lines);
   const link = await getLink(name);

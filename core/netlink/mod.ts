@@ -7,6 +7,7 @@ export {
   ensureVxlan,
   getLink,
   type LinkInfo,
+  vethLines,
   type VethSpec,
 } from "./link.ts";
 export {
@@ -15,8 +16,11 @@ export {
   reconcileRoutes,
   type Route,
   routeKey,
+  routeLine,
   type RouteReconcile,
+  validRoute,
 } from "./route.ts";
+export { ifnameProblem, netnsPathProblem } from "./validate.ts";
 export { ensureSysctl } from "./sysctl.ts";
 export {
   existsIfname,

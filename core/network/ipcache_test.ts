@@ -57,3 +57,40 @@ Deno.test("desiredIpcache() leaves out remote endpoints whose node is not known 
   );
   assert.ok(!rows.some(([k]) => ipcacheKeyCidr(k).toString() === "10.244.9.5/32"));
 });
+
+Deno.test("desiredIpcache() leaves out a value that does not parse instead of throwing", () => {
+  const odd: NodeInfo = {
+    name: "n3",
+    cluster: "c",
+    addresses: ["not an address", "192.168.0.13"],
+    podCIDRs: ["10.244.2.0/24\nroute del default", "10.244.3.0/24"],
+    source: "etcd",
+  };
+  const rows = desiredIpcache(
+    [node("n1", "192.168.0.11", "10.244.0.0/24"), odd],
+    [{
+      node: "n3",
+      id: 1,
+      containerId: "c",
+      ifname: "eth0",
+      namespace: "x",
+      pod: "b",
+      labels: {},
+      identity: 300,
+      ips: ["10.244.3.5", "10.244.3.x"],
+    }],
+    "n1",
+    new Map([["bad", 16777300], ["10.244.3.0/28", 16777301]]),
+  );
+  const prefixes = rows.map(([k]) => ipcacheKeyCidr(k).toString()).sort();
+  assert.deepEqual(prefixes, [
+    "10.244.0.0/24",
+    "10.244.3.0/24",
+    "10.244.3.0/28",
+    "10.244.3.5/32",
+    "192.168.0.11/32",
+    "192.168.0.13/32",
+  ]);
+  const tunnel = rows.find(([k]) => ipcacheKeyCidr(k).toString() === "10.244.3.0/24")![1];
+  assert.equal(tunnel.tunnel_ipv4 !== 0, true, "the node's IPv4 address is its tunnel endpoint");
+});

@@ -201,7 +201,9 @@ export class NodeNetwork {
       this.#synced = true;
       this.#syncIpcache(true);
       this.#scheduleRoutes();
-    });
+    }).catch((err) =>
+      this.#o.log.warn("pruning after the first sync failed", { error: String(err) })
+    );
   }
 
   #scheduleFlush(): void {
@@ -219,7 +221,18 @@ export class NodeNetwork {
     this.#syncIpcache(false);
   }
 
+  /** Never throws: it runs from timers and table changes, and a failed sync retries on the next. */
   #syncIpcache(prune: boolean): void {
+    try {
+      this.#writeIpcache(prune);
+    } catch (err) {
+      this.#o.log.warn("ipcache sync failed; will retry on the next change", {
+        error: String(err),
+      });
+    }
+  }
+
+  #writeIpcache(prune: boolean): void {
     const { state, maps } = this.#o;
     const rows = desiredIpcache(
       state.nodes.list(),
@@ -252,7 +265,9 @@ export class NodeNetwork {
     clearTimeout(this.#routeTimer);
     this.#routeTimer = setTimeout(() => {
       this.#routesBusy = this.#routesBusy.then(() => this.#reconcileRoutes()).catch((err) =>
-        this.#o.log.warn("route reconcile failed; will retry", { error: String(err) })
+        this.#o.log.warn("route reconcile failed; will retry on the next change", {
+          error: String(err),
+        })
       );
     }, 50);
   }

@@ -1,5 +1,5 @@
 // core/state: the typed state tables every source writes and every reconciler reads.
-import type { EndpointSlice, Service, ServiceIssue } from "../service/model.ts";
+import type { EndpointSlice, Service } from "../service/model.ts";
 import { type ReadonlyTable, Table } from "./table.ts";
 
 export { type Change, type ReadonlyTable, Table } from "./table.ts";
@@ -90,17 +90,53 @@ export interface EndpointSliceRecord {
   revision: number;
 }
 
+/** The kinds of records a source can reject. */
+export const RECORD_KINDS = [
+  "Node",
+  "PodCIDRClaim",
+  "Endpoint",
+  "Pod",
+  "Namespace",
+  "Identity",
+  "IdentityLabels",
+  "Policy",
+  "Service",
+  "EndpointSlice",
+] as const;
+
+export type RecordKind = typeof RECORD_KINDS[number];
+
+/** A problem with a record: the field path (from the record's root; "" = the record) and why. */
+export interface RecordIssue {
+  path: string;
+  message: string;
+}
+
 /**
- * A Service or EndpointSlice a source could not accept (a bad manifest in the directory or in
- * etcd), keyed `<kind>/<namespace>/<name>`: shown with its problems, never programmed.
+ * A record a source could not accept (a bad manifest in the directory, a bad value in etcd),
+ * keyed by rejectedKey(): shown with its problems, never programmed. Each kind has one writer
+ * (the source that reads it); removing or fixing the record removes the row.
  */
-export interface RejectedObject {
-  kind: "Service" | "EndpointSlice";
+export interface RejectedRecord {
+  kind: RecordKind;
+  /** The namespace of a namespaced object ("" for nodes, endpoints, identities, claims). */
   namespace: string;
+  /** The record's name within its kind: `n2`, `n2/17` (node/endpoint id), `70001`, `web`. */
   name: string;
   /** Where it came from: a manifest file and document, or the etcd key. */
   source: string;
-  issues: ServiceIssue[];
+  issues: RecordIssue[];
+  /**
+   * A previous version of the record was accepted and stays in force: a bad write never takes
+   * away what worked (as an unreachable store keeps what was last known). Deleting the record
+   * withdraws it.
+   */
+  keeping?: boolean;
+}
+
+/** Table key of a rejected record: `<kind>/<namespace>/<name>`, or `<kind>/<name>`. */
+export function rejectedKey(r: Pick<RejectedRecord, "kind" | "namespace" | "name">): string {
+  return r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`;
 }
 
 /** Table key of an endpoint: `<node>/<id>`. */
@@ -120,7 +156,7 @@ export interface State {
   policies: Table<PolicyRecord>;
   services: Table<ServiceRecord>;
   endpointSlices: Table<EndpointSliceRecord>;
-  rejectedServices: Table<RejectedObject>;
+  rejected: Table<RejectedRecord>;
 }
 
 /** What plugins see: the same tables, read-only. */
@@ -133,7 +169,7 @@ export interface StateView {
   policies: ReadonlyTable<PolicyRecord>;
   services: ReadonlyTable<ServiceRecord>;
   endpointSlices: ReadonlyTable<EndpointSliceRecord>;
-  rejectedServices: ReadonlyTable<RejectedObject>;
+  rejected: ReadonlyTable<RejectedRecord>;
 }
 
 export function createState(): State {
@@ -146,7 +182,7 @@ export function createState(): State {
     policies: new Table<PolicyRecord>("policies"),
     services: new Table<ServiceRecord>("services"),
     endpointSlices: new Table<EndpointSliceRecord>("endpointSlices"),
-    rejectedServices: new Table<RejectedObject>("rejectedServices"),
+    rejected: new Table<RejectedRecord>("rejected"),
   };
 }
 

@@ -73,7 +73,23 @@ export class Table<T> implements ReadonlyTable<T> {
     return () => this.#subscribers.delete(fn);
   }
 
+  /**
+   * Every subscriber hears of every change, even when one before it throws; the first error is
+   * thrown afterwards (the writer logs it), so one faulty reader never leaves the others behind.
+   */
   #notify(change: Change<T>): void {
-    for (const fn of this.#subscribers) fn(change);
+    let first: unknown;
+    for (const fn of this.#subscribers) {
+      try {
+        fn(change);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first !== undefined) {
+      throw new Error(`A subscriber of table ${this.name} failed on "${change.key}": ${first}`, {
+        cause: first,
+      });
+    }
   }
 }

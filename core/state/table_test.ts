@@ -12,3 +12,15 @@ Deno.test("upsertChanged writes and notifies only when the row's content changes
   assert.deepEqual(seen, ["upsert", "upsert"]);
   assert.equal(t.revision, 2);
 });
+
+Deno.test("a subscriber that throws does not keep the others from hearing of the change", () => {
+  const t = new Table<number>("t");
+  const heard: string[] = [];
+  t.subscribe(() => {
+    throw new Error("boom");
+  });
+  t.subscribe((c) => heard.push(c.key));
+  assert.throws(() => t.upsert("k", 1), /A subscriber of table t failed on "k": Error: boom/);
+  assert.deepEqual(heard, ["k"]);
+  assert.equal(t.get("k"), 1);
+});

@@ -11,6 +11,25 @@ export async function sha256(text: string): Promise<string> {
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** An identity number in the cluster range, from its decimal text; undefined otherwise. */
+function identityNumber(text: string): number | undefined {
+  const n = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : NaN;
+  return n >= FIRST_ALLOCATED_IDENTITY && n <= MAX_IDENTITY ? n : undefined;
+}
+
+/** A stored label set, or undefined when the value is not one. */
+function labelsOf(value: string): Record<string, string> | undefined {
+  try {
+    const v = JSON.parse(value);
+    return v !== null && typeof v === "object" && !Array.isArray(v) &&
+        Object.values(v).every((x) => typeof x === "string")
+      ? v
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class EtcdIdentities {
   /** labelsKey -> number, filled by allocation and by the identities watch. */
   readonly cache = new Map<string, number>();
@@ -35,13 +54,22 @@ export class EtcdIdentities {
     const id = await (async () => {
       for (let attempt = 0; attempt < 64; attempt++) {
         const existing = await this.#client.get(labelsPath);
-        if (existing) return Number(existing.value);
+        if (existing) return await this.#indexed(labelsPath, existing.value, key);
         const ids = await this.#client.getPrefix(this.#keys.identityIds);
+        const used = new Set<number>();
         let next = FIRST_ALLOCATED_IDENTITY;
         for (const kv of ids.kvs) {
-          next = Math.max(next, Number(kv.key.slice(this.#keys.identityIds.length)) + 1);
+          const n = identityNumber(kv.key.slice(this.#keys.identityIds.length));
+          if (n === undefined) continue;
+          used.add(n);
+          next = Math.max(next, n + 1);
         }
         next += attempt; // contenders racing for the same number spread out
+        if (next > MAX_IDENTITY) {
+          // the top is taken (a record written at the end of the range): the lowest free one
+          next = FIRST_ALLOCATED_IDENTITY + attempt;
+          while (used.has(next) && next <= MAX_IDENTITY) next++;
+        }
         if (next > MAX_IDENTITY) throw new Error("No identity left: all 2^24 numbers are in use");
         const idPath = `${this.#keys.identityIds}${next}`;
         const r = await this.#client.txn({
@@ -60,6 +88,25 @@ export class EtcdIdentities {
     return id;
   }
   /**
+   * The number a label index entry holds, checked like any record (etcd_kinds.ts): a number in
+   * the cluster range whose identity record carries these labels. Anything else is refused
+   * rather than handed to a pod: another number would give it another workload's identity.
+   */
+  async #indexed(labelsPath: string, value: string, key: string): Promise<number> {
+    const n = identityNumber(value);
+    const record = n === undefined
+      ? undefined
+      : await this.#client.get(`${this.#keys.identityIds}${n}`);
+    const labels = record ? labelsOf(record.value) : undefined;
+    if (n !== undefined && labels && labelsKey(labels) === key) return n;
+    throw new Error(
+      `Identity label index ${labelsPath} holds ${JSON.stringify(value.slice(0, 60))}, which is ` +
+        `not an identity with these labels (${key}): the store was edited around hypha; ` +
+        "delete the key to allocate again",
+    );
+  }
+
+  /**
    * One round of identity garbage collection: an identity that no node references (no refs
    * key, all of them leased) in two rounds in a row is deleted, labels and number together,
    * unless it changed in between. Any node may run it; the compare makes it safe to race.
@@ -75,13 +122,13 @@ export class EtcdIdentities {
     const collected: number[] = [];
     const unreferenced = new Set<number>();
     for (const kv of ids.kvs) {
-      const id = Number(kv.key.slice(this.#keys.identityIds.length));
-      if (referenced.has(id)) continue;
+      const id = identityNumber(kv.key.slice(this.#keys.identityIds.length));
+      const labels = labelsOf(kv.value);
+      // a record that is no identity is reported by the watch and left to the operator
+      if (id === undefined || labels === undefined || referenced.has(id)) continue;
       unreferenced.add(id);
       if (!this.#unreferenced.has(id)) continue;
-      const labelsPath = `${this.#keys.identityLabels}${await sha256(
-        labelsKey(JSON.parse(kv.value)),
-      )}`;
+      const labelsPath = `${this.#keys.identityLabels}${await sha256(labelsKey(labels))}`;
       const r = await this.#client.txn({
         // Unchanged since the listing; a node that took a reference since then is safe by the
         // two-round rule (allocation and reference are milliseconds apart, rounds are not).
@@ -92,7 +139,7 @@ export class EtcdIdentities {
       if (r.succeeded) {
         collected.push(id);
         unreferenced.delete(id);
-        this.cache.delete(labelsKey(JSON.parse(kv.value)));
+        if (this.cache.get(labelsKey(labels)) === id) this.cache.delete(labelsKey(labels));
       }
     }
     this.#unreferenced = unreferenced;

@@ -1,8 +1,9 @@
-// Services and EndpointSlices in etcd: stored with their claims (etcd_keys.ts) and mirrored into
-// the state tables. A service put is one transaction: the service, every claim it newly takes
-// (created only if absent), and the release of claims it no longer holds, guarded by the
-// revisions read just before — two nodes applying at once cannot both take a cluster IP or a
-// node port: one transaction fails, reads again, and sees the other's claim.
+// Services and EndpointSlices in etcd: stored with their claims (etcd_keys.ts), and read back
+// into the state tables like every other record (etcd_kinds.ts). A service put is one
+// transaction: the service, every claim it newly takes (created only if absent), and the release
+// of claims it no longer holds, guarded by the revisions read just before — two nodes applying
+// at once cannot both take a cluster IP or a node port: one transaction fails, reads again, and
+// sees the other's claim.
 import {
   compare,
   type EtcdClient,
@@ -11,20 +12,9 @@ import {
   type TxnCompare,
   type TxnOp,
   type TxnOpResult,
-  type Watch,
 } from "../etcd/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import {
-  claimId,
-  manifestClaims,
-  type Parsed,
-  parseEndpointSlice,
-  parseService,
-  type ServiceClaim,
-  ServiceClaimError,
-  type ServiceOptions,
-} from "../service/mod.ts";
-import type { RejectedObject, State, Table } from "../state/mod.ts";
+import { claimId, manifestClaims, type ServiceClaim, ServiceClaimError } from "../service/mod.ts";
 import type { EtcdKeys } from "./etcd_keys.ts";
 
 /** Reads and compare-and-swap rounds before a put under constant contention gives up. */
@@ -162,88 +152,4 @@ export class EtcdServices {
     const r = await this.#client.txn({ success: keys.map((k) => op.get(k)) });
     return r.responses.map(kvOf);
   }
-}
-
-export interface ServiceMirrorOptions {
-  client: EtcdClient;
-  keys: EtcdKeys;
-  state: State;
-  options: ServiceOptions;
-  log: Logger;
-  onSynced(): void;
-}
-
-/**
- * Follows services/ and endpointslices/ into their tables. A stored object that does not parse
- * (written around the API, or the ranges changed since) is not programmed: it goes into
- * rejectedServices, keyed by kind, with the etcd key as its source, and is logged once.
- */
-export function mirrorServiceObjects(o: ServiceMirrorOptions): Watch[] {
-  const { state } = o;
-  return [
-    mirrorObjects(o, o.keys.services, "Service", state.services, (doc) => {
-      const r = parseService(doc, o.options);
-      return r.ok ? { ok: true, value: (revision) => ({ service: r.value, revision }) } : r;
-    }),
-    mirrorObjects(o, o.keys.endpointSlices, "EndpointSlice", state.endpointSlices, (doc) => {
-      const r = parseEndpointSlice(doc);
-      return r.ok ? { ok: true, value: (revision) => ({ slice: r.value, revision }) } : r;
-    }),
-  ];
-}
-
-function mirrorObjects<R>(
-  o: ServiceMirrorOptions,
-  prefix: string,
-  kind: RejectedObject["kind"],
-  table: Table<R>,
-  parse: (doc: unknown) => Parsed<(revision: number) => R>,
-): Watch {
-  const rejected = o.state.rejectedServices;
-  const rowKey = (key: string) => key.slice(prefix.length);
-  const put = (key: string, value: string, revision: bigint) => {
-    const k = rowKey(key);
-    const doc = json(value);
-    const r: Parsed<(revision: number) => R> = doc === undefined
-      ? { ok: false, issues: [{ path: "", message: "Invalid JSON" }] }
-      : parse(doc);
-    if (r.ok) {
-      table.upsertChanged(k, r.value(Number(revision)));
-      rejected.delete(`${kind}/${k}`);
-      return;
-    }
-    table.delete(k);
-    const [namespace = "", name = ""] = k.split("/");
-    const row: RejectedObject = { kind, namespace, name, source: key, issues: r.issues };
-    if (rejected.upsertChanged(`${kind}/${k}`, row)) {
-      o.log.warn(`${kind} in etcd rejected; it is not programmed`, {
-        key,
-        issues: r.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-      });
-    }
-  };
-  const remove = (k: string) => {
-    table.delete(k);
-    rejected.delete(`${kind}/${k}`);
-  };
-  return o.client.listAndWatch(prefix, {
-    onSnapshot: (kvs) => {
-      const seen = new Set<string>();
-      for (const kv of kvs) {
-        put(kv.key, kv.value, kv.modRevision);
-        seen.add(rowKey(kv.key));
-      }
-      for (const [k] of table.entries()) if (!seen.has(k)) remove(k);
-      for (const [k, row] of rejected.entries()) {
-        if (row.kind === kind && !seen.has(k.slice(kind.length + 1))) rejected.delete(k);
-      }
-      o.onSynced();
-    },
-    onEvents: (events) => {
-      for (const e of events) {
-        if (e.type === "put") put(e.key, e.value, e.modRevision);
-        else remove(rowKey(e.key));
-      }
-    },
-  });
 }

@@ -8,7 +8,7 @@
 import { type EtcdAuth, EtcdClient, EtcdError, type EtcdTls } from "../etcd/mod.ts";
 import type { LeaseKeeper, Watch } from "../etcd/mod.ts";
 import { compare, op } from "../etcd/mod.ts";
-import { nodeCidrCount, nthNodeCidr, parseCidr } from "../ipam/mod.ts";
+import { nodeCidrCount, nthNodeCidr, parseCidr, tryParseCidr } from "../ipam/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
 import type { EndpointRecord, State } from "../state/mod.ts";
 import { join } from "node:path";
@@ -18,6 +18,8 @@ import { EtcdServices } from "./etcd_services.ts";
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { mirrorCluster, MIRRORS, type NodeValue } from "./etcd_tables.ts";
 import { damagedStateFiles, readStateText, writeStateFile } from "../state_files/mod.ts";
+import type { PodPools } from "./records/checks.ts";
+import { namespaceRecord, nodeRecord, podRecord, type Read, readRecord } from "./records/shapes.ts";
 import {
   type ClusterStore,
   NodeConflictError,
@@ -43,7 +45,12 @@ export interface EtcdStoreOptions {
   auth?: EtcdAuth;
   /** See EtcdClientOptions.watchLivenessMs. */
   watchLivenessMs?: number;
+  /** This node's pod pools (other nodes' pod CIDRs must be inside); default: the schema's. */
+  pools?: PodPools;
 }
+
+/** networking.ipv4.pool and ipv6.pool as the config schema defaults them. */
+const DEFAULT_POOLS: PodPools = { v4: "10.244.0.0/16", v6: "" };
 
 const RETRY_MAX_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -150,18 +157,14 @@ export class EtcdStore implements ClusterStore {
   async #checkConflict(node: NodeRegistration): Promise<void> {
     const kv = await this.#client.get(this.#keys.node(node.name));
     if (!kv) return;
-    let held: Partial<NodeValue> = {};
-    try {
-      held = JSON.parse(kv.value);
-    } catch {
-      return; // unreadable: ours to overwrite
-    }
-    if (held.instance === node.instance) return;
+    const held = readRecord(kv.value, nodeRecord);
+    // unreadable: not an agent's registration, ours to overwrite
+    if (!held.ok || held.value.instance === node.instance) return;
     const alive = kv.lease ? await this.#client.timeToLive(kv.lease) : undefined;
     if (!alive || alive.ttl <= 0) return;
     throw new NodeConflictError(
-      `Node name "${node.name}" is registered by another agent (instance ${held.instance}, ` +
-        `addresses ${(held.addresses ?? []).join(", ")}) whose lease is alive for ${alive.ttl}s: ` +
+      `Node name "${node.name}" is registered by another agent (instance ${held.value.instance}, ` +
+        `addresses ${held.value.addresses.join(", ")}) whose lease is alive for ${alive.ttl}s: ` +
         "give this node another node.name, or stop the other agent",
     );
   }
@@ -241,21 +244,21 @@ export class EtcdStore implements ClusterStore {
     }
     const pool = parseCidr(req.pool);
     const held = await this.#client.getPrefix(this.#keys.podCidrs);
-    for (const kv of held.kvs) {
-      const cidr = this.#keys.cidrOf(kv.key);
-      if (
-        kv.value === node && parseCidr(cidr).address.family === req.family &&
-        pool.containsCidr(parseCidr(cidr))
-      ) {
-        return cidr; // ours from a previous run
-      }
-    }
-    const taken = new Set(held.kvs.map((kv) => this.#keys.cidrOf(kv.key)));
+    // Claims are records like any other: one that is no CIDR is not ours and takes nothing.
+    const claims = held.kvs.flatMap((kv) => {
+      const cidr = tryParseCidr(this.#keys.cidrOf(kv.key), { strict: true });
+      return cidr && cidr.family === req.family && pool.containsCidr(cidr)
+        ? [{ cidr, node: kv.value }]
+        : [];
+    });
+    const ours = claims.find((c) => c.node === node);
+    if (ours) return ours.cidr.toString(); // ours from a previous run
     const count = nodeCidrCount(pool, req.maskSize);
     for (let i = 0n; i < count; i++) {
-      const candidate = nthNodeCidr(pool, req.maskSize, i).toString();
-      if (taken.has(candidate)) continue;
-      if (await mine(candidate)) return candidate;
+      const candidate = nthNodeCidr(pool, req.maskSize, i);
+      // Overlapping another claim (even of another size) would make both unusable to the others.
+      if (claims.some((c) => c.cidr.overlaps(candidate))) continue;
+      if (await mine(candidate.toString())) return candidate.toString();
     }
     throw new Error(
       `networking.ipv${req.family}.pool "${req.pool}" has no free /${req.maskSize} left for node "${node}"`,
@@ -281,6 +284,8 @@ export class EtcdStore implements ClusterStore {
       keys,
       state,
       node,
+      cluster: this.#o.cluster,
+      pools: this.#o.pools ?? DEFAULT_POOLS,
       log,
       onSynced,
       identities: this.#ids,
@@ -401,17 +406,19 @@ export class EtcdStore implements ClusterStore {
   }
 
   async podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
-    const get = async (key: string) => {
+    const get = async <T>(key: string, read: (value: string) => Read<T>) => {
       try {
         const kv = await this.#client.get(key, { timeoutMs: this.#o.timeoutMs });
-        return kv ? JSON.parse(kv.value) as Partial<Omit<PodLabels, "namespaceLabels">> : undefined;
+        const r = kv && read(kv.value);
+        // a bad record is reported by the watch (the rejected table); here it counts as absent
+        return r?.ok ? r.value : undefined;
       } catch {
         return undefined; // labels from the store are optional; CNI labels still apply
       }
     };
     const [pod, ns] = await Promise.all([
-      get(this.#keys.pod(namespace, name)),
-      get(this.#keys.namespace(namespace)),
+      get(this.#keys.pod(namespace, name), (v) => readRecord(v, podRecord)),
+      get(this.#keys.namespace(namespace), (v) => readRecord(v, namespaceRecord)),
     ]);
     if (!pod && !ns) return undefined;
     return {

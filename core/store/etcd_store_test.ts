@@ -6,6 +6,8 @@ import { withEtcd } from "../etcd/_testing.ts";
 import { createLogger } from "../log.ts";
 import { createState } from "../state/mod.ts";
 import { EtcdStore } from "./etcd_store.ts";
+import { sha256 } from "./etcd_identities.ts";
+import { labelsKey } from "../identity/labels.ts";
 
 async function stores(endpoints: string[], n: number) {
   const out: EtcdStore[] = [];
@@ -82,6 +84,45 @@ Deno.test("EtcdStore.collectIdentities() removes identities no node references, 
     } finally {
       await a!.stop();
       await b!.stop();
+    }
+  });
+});
+
+Deno.test("EtcdStore records written around hypha neither take a pod CIDR nor bend identities", async (t) => {
+  await withEtcd(1, async (cluster, connect) => {
+    const [a] = await stores(cluster.endpoints, 1);
+    const raw = connect();
+    try {
+      await t.step(
+        "a planted claim over two node CIDRs is skipped, junk claims ignored",
+        async () => {
+          await raw.put("/hypha/test/podcidrs/10.244.0.0_23", "evil");
+          await raw.put("/hypha/test/podcidrs/junk", "n1");
+          const cidrs = await a!.register(
+            { name: "n1", cluster: "test", addresses: ["192.0.2.1"], instance: "i1" },
+            [{ family: 4, pool: "10.244.0.0/16", maskSize: 24 }],
+          );
+          assert.deepEqual(cidrs, ["10.244.2.0/24"]);
+        },
+      );
+      await t.step("an identity at the top of the range does not end allocation", async () => {
+        await raw.put("/hypha/test/identities/id/16777215", JSON.stringify({ "k8s:app": "x" }));
+        const id = await a!.identityFor({ "k8s:app": "web" });
+        assert.ok(id >= 256 && id < 16777215, String(id));
+      });
+      await t.step("a label index entry that points elsewhere is refused, not used", async () => {
+        const labels = { "k8s:app": "db" };
+        await raw.put(`/hypha/test/identities/labels/${await sha256(labelsKey(labels))}`, "300");
+        await raw.put("/hypha/test/identities/id/300", JSON.stringify({ "k8s:app": "other" }));
+        await assert.rejects(
+          a!.identityFor(labels),
+          /Identity label index .* holds "300", which is not an identity with these labels/,
+        );
+        await raw.put(`/hypha/test/identities/labels/${await sha256(labelsKey(labels))}`, "x1");
+        await assert.rejects(a!.identityFor(labels), /holds "x1"/);
+      });
+    } finally {
+      await a!.stop();
     }
   });
 });

@@ -88,7 +88,7 @@ export class LocalServices {
       this.#options,
     );
     this.#resolved = new Map([...r.services].map(([k, v]) => [k, v.manifest]));
-    const { services, endpointSlices, rejectedServices } = this.#state;
+    const { services, endpointSlices, rejected } = this.#state;
     sync(
       services,
       new Map([...r.services].map(([key, { service }]) => {
@@ -106,14 +106,20 @@ export class LocalServices {
       })),
     );
     for (const [key, rej] of r.rejected) {
-      if (JSON.stringify(rejectedServices.get(key)) === JSON.stringify(rej)) continue;
+      if (JSON.stringify(rejected.get(key)) === JSON.stringify(rej)) continue;
       this.#log.warn(`${rej.kind} rejected; it is not programmed`, {
         object: `${rej.namespace}/${rej.name}`,
         source: rej.source,
         issues: rej.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
       });
     }
-    sync(rejectedServices, r.rejected);
+    // the rejected table is shared: only services and slices are this source's
+    for (const [k, v] of r.rejected) rejected.upsertChanged(k, v);
+    for (const [k, row] of rejected.entries()) {
+      if ((row.kind === "Service" || row.kind === "EndpointSlice") && !r.rejected.has(k)) {
+        rejected.delete(k);
+      }
+    }
   }
 
   stored(key: string): unknown | undefined {

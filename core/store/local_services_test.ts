@@ -76,7 +76,7 @@ Deno.test("LocalStore reads services and slices from the manifest directory", as
     assert.deepEqual(a.state.endpointSlices.get("shop/web-1")?.slice.endpoints[0]?.addresses, [
       "10.244.0.5",
     ]);
-    assert.deepEqual(a.state.rejectedServices.get("Service/default/broken"), {
+    assert.deepEqual(a.state.rejected.get("Service/default/broken"), {
       kind: "Service",
       namespace: "default",
       name: "broken",

@@ -4,10 +4,21 @@
 // applied through the API are kept in the state directory. The manifest directory is watched;
 // a bad edit is reported and the previous manifests stay in force. Services and EndpointSlices
 // (from the directory and the API) are resolved by local_services.ts.
-import { nthNodeCidr, parseCidr } from "../ipam/mod.ts";
+import { type Cidr, nthNodeCidr, parseCidr, tryParseCidr } from "../ipam/mod.ts";
 import { LocalIdentityAllocator } from "../identity/local_allocator.ts";
+import { parseManifest } from "../policy/parse/mod.ts";
 import type { Logger } from "../plugin/plugin.ts";
-import { type EndpointRecord, policyKey, type State, type Table } from "../state/mod.ts";
+import {
+  type EndpointRecord,
+  type NamespaceMeta,
+  type NodeInfo,
+  type PodMeta,
+  policyKey,
+  type RecordKind,
+  rejectedKey,
+  type State,
+  type Table,
+} from "../state/mod.ts";
 import { join } from "node:path";
 import { DEFAULT_SERVICE_OPTIONS, type ServiceOptions } from "../service/options.ts";
 import { LocalServices } from "./local_services.ts";
@@ -18,7 +29,11 @@ import {
   setAside,
   writeStateFile,
 } from "../state_files/mod.ts";
-import { type Manifest, nodeOf, readManifestDir } from "./manifests.ts";
+import { type Manifest, ManifestError, readManifestDir } from "./manifests.ts";
+import { readNamespaceManifest, readNodeManifest, readPodManifest } from "./manifest_records.ts";
+import { nodeContext, type PodPools } from "./records/checks.ts";
+import { issuesText, Rejections } from "./records/rejections.ts";
+import type { Read } from "./records/shapes.ts";
 import type {
   ClusterStore,
   NodeRegistration,
@@ -37,6 +52,8 @@ export interface LocalStoreOptions {
   log: Logger;
   /** Ranges services are checked against; default: the config schema's defaults. */
   services?: ServiceOptions;
+  /** This node's pod pools (Node manifests' pod CIDRs must be inside); default: the schema's. */
+  pools?: PodPools;
 }
 
 export class LocalStore implements ClusterStore {
@@ -54,9 +71,11 @@ export class LocalStore implements ClusterStore {
   /** Policies applied through the API, by policy key (persisted). */
   #applied = new Map<string, unknown>();
   readonly #services: LocalServices;
+  readonly #rejections: Rejections;
 
   constructor(opts: LocalStoreOptions) {
     this.#opts = opts;
+    this.#rejections = new Rejections(opts.state.rejected, opts.log);
     this.#services = new LocalServices({
       state: opts.state,
       options: opts.services ?? DEFAULT_SERVICE_OPTIONS,
@@ -70,13 +89,28 @@ export class LocalStore implements ClusterStore {
 
   async register(node: NodeRegistration, cidrs: PodCidrRequest[]): Promise<string[]> {
     await this.#load();
-    const mine = this.#manifests.find((m) => m.kind === "Node" && m.metadata.name === node.name);
-    const others = this.#manifests.filter((m) => m.kind === "Node" && m.metadata.name !== node.name)
-      .flatMap((m) => nodeOf(m).podCIDRs.map((c) => parseCidr(c)));
+    const nodes = this.#manifests.filter((m) => m.kind === "Node");
+    const mine = nodes.find((m) => m.metadata.name === node.name);
+    // This node's own manifest is read without the checks against this node (it is this node).
+    const own = mine && readNodeManifest(mine, nodeContext(this.#pools, undefined, ""));
+    if (own && !own.ok) {
+      throw new ManifestError(
+        `${mine!.source}: the Node manifest of this node (${node.name}) is invalid: ${
+          issuesText(own)
+        }`,
+      );
+    }
+    const others: Cidr[] = nodes.filter((m) => m.metadata.name !== node.name)
+      .flatMap((m) => {
+        const spec = m.spec ?? {};
+        const list = Array.isArray(spec.podCIDRs) ? spec.podCIDRs : [spec.podCIDR];
+        return list.flatMap((c) => (typeof c === "string" ? tryParseCidr(c) ?? [] : []));
+      });
     const claimed: string[] = [];
     for (const req of cidrs) {
-      const fromManifest = mine &&
-        nodeOf(mine).podCIDRs.find((c) => parseCidr(c).address.family === req.family);
+      const fromManifest = own?.ok
+        ? own.value.podCIDRs.find((c) => parseCidr(c).family === req.family)
+        : undefined;
       let cidr = req.fixed || fromManifest;
       if (!cidr) {
         // the first node CIDR of the pool that no Node manifest uses
@@ -99,6 +133,10 @@ export class LocalStore implements ClusterStore {
       source: "self",
     });
     return claimed;
+  }
+
+  get #pools(): PodPools {
+    return this.#opts.pools ?? { v4: "10.244.0.0/16", v6: "" };
   }
 
   get #appliedFile(): string {
@@ -140,7 +178,9 @@ export class LocalStore implements ClusterStore {
   #scheduleReload(): void {
     clearTimeout(this.#reloadTimer);
     this.#reloadTimer = setTimeout(() => {
-      this.#load().then(() => this.#apply(), () => {});
+      this.#load().then(() => this.#apply(), () => {}).catch((err) =>
+        this.#opts.log.error("applying the manifest directory failed", { error: String(err) })
+      );
     }, 200);
   }
 
@@ -170,29 +210,15 @@ export class LocalStore implements ClusterStore {
       for (const [k, v] of rows) table.upsertChanged(k, v);
       for (const [k] of table.entries()) if (!rows.has(k)) table.delete(k);
     };
-    const pods = new Map(
-      this.#manifests.filter((m) => m.kind === "Pod").map((m) => {
-        const namespace = m.metadata.namespace ?? "default";
-        return [`${namespace}/${m.metadata.name}`, {
-          namespace,
-          name: m.metadata.name,
-          labels: m.metadata.labels ?? {},
-          namedPorts: namedPortsOf(m),
-          ...(typeof m.spec?.serviceAccountName === "string"
-            ? { serviceAccount: m.spec.serviceAccountName }
-            : {}),
-        }];
-      }),
-    );
-    sync(state.pods, pods);
-    sync(
+    this.#syncRecords("Pod", state.pods, this.#manifests.filter((m) => m.kind === "Pod"), (m) => ({
+      key: `${m.metadata.namespace ?? "default"}/${m.metadata.name}`,
+      read: readPodManifest(m),
+    }));
+    this.#syncRecords(
+      "Namespace",
       state.namespaces,
-      new Map(
-        this.#manifests.filter((m) => m.kind === "Namespace").map((m) => [m.metadata.name, {
-          name: m.metadata.name,
-          labels: { "kubernetes.io/metadata.name": m.metadata.name, ...m.metadata.labels },
-        }]),
-      ),
+      this.#manifests.filter((m) => m.kind === "Namespace"),
+      (m) => ({ key: m.metadata.name, read: readNamespaceManifest(m) }),
     );
     // A policy keeps its revision while its manifest stays the same.
     const policies = new Map<string, { key: string; manifest: unknown; revision: number }>();
@@ -201,37 +227,84 @@ export class LocalStore implements ClusterStore {
       const same = JSON.stringify(cur?.manifest) === JSON.stringify(manifest);
       policies.set(key, { key, manifest, revision: same ? cur!.revision : this.#revision });
     };
+    // A directory policy that does not parse is reported; its last accepted version stays.
+    const reported = new Set<string>();
     for (const m of this.#manifests.filter((m) => POLICY_KINDS.includes(m.kind))) {
-      const { source: _source, document: _document, ...manifest } = m;
-      addPolicy(
-        policyKey({
-          kind: m.kind,
-          ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
-          name: m.metadata.name,
-        }),
-        manifest,
-      );
+      const { source, document: _document, ...manifest } = m;
+      const key = policyKey({
+        kind: m.kind,
+        ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}),
+        name: m.metadata.name,
+      });
+      const report = { kind: "Policy" as const, namespace: "", name: key };
+      const { issues } = parseManifest(manifest);
+      if (issues.length === 0) {
+        addPolicy(key, manifest);
+        this.#rejections.clear(rejectedKey(report));
+        continue;
+      }
+      const cur = state.policies.get(key);
+      if (cur) policies.set(key, cur);
+      reported.add(rejectedKey(report));
+      this.#rejections.reject({ ...report, source, issues, ...(cur ? { keeping: true } : {}) });
     }
+    this.#rejections.retain(["Policy"], (k) => reported.has(k));
     for (const [key, manifest] of this.#applied) addPolicy(key, manifest);
     sync(state.policies, policies);
     this.#services.apply(this.#revision);
+    const ctx = nodeContext(this.#pools, state.nodes.get(node), node);
+    const earlier: Array<{ node: string; cidr: Cidr }> = [];
+    this.#syncRecords(
+      "Node",
+      state.nodes,
+      this.#manifests.filter((m) => m.kind === "Node" && m.metadata.name !== node),
+      (m) => {
+        const r = readNodeManifest(m, ctx, earlier);
+        if (!r.ok) return { key: m.metadata.name, read: r };
+        const { name, addresses, podCIDRs } = r.value;
+        earlier.push(...podCIDRs.map((c) => ({ node: name, cidr: parseCidr(c) })));
+        const row: NodeInfo = { name, cluster, addresses, podCIDRs, source: "manifest" };
+        return { key: name, read: { ok: true, value: row } };
+      },
+      (row) => row.source === "manifest",
+    );
+  }
+
+  /**
+   * The manifests of one kind into its table: accepted ones become rows, rejected ones are
+   * reported and keep their last accepted row (a bad edit changes nothing that worked), rows of
+   * manifests that are gone are removed.
+   */
+  #syncRecords<T extends PodMeta | NamespaceMeta | NodeInfo>(
+    kind: RecordKind,
+    table: Table<T>,
+    manifests: Manifest[],
+    read: (m: Manifest) => { key: string; read: Read<T> },
+    owns: (row: T) => boolean = () => true,
+  ): void {
     const seen = new Set<string>();
-    for (const m of this.#manifests) {
-      if (m.kind !== "Node" || m.metadata.name === node) continue;
-      seen.add(m.metadata.name);
-      const { podCIDRs, addresses } = nodeOf(m);
-      const row = {
-        name: m.metadata.name,
-        cluster,
-        addresses,
-        podCIDRs,
-        source: "manifest" as const,
-      };
-      state.nodes.upsertChanged(m.metadata.name, row);
+    const reported = new Set<string>();
+    for (const m of manifests) {
+      const { key, read: r } = read(m);
+      seen.add(key);
+      const [namespace, name] = kind === "Pod" ? key.split("/", 2) : ["", key];
+      const report = { kind, namespace: namespace ?? "", name: name ?? key };
+      if (r.ok) {
+        table.upsertChanged(key, r.value);
+        this.#rejections.clear(rejectedKey(report));
+        continue;
+      }
+      reported.add(rejectedKey(report));
+      const current = table.get(key);
+      this.#rejections.reject({
+        ...report,
+        source: m.source,
+        issues: r.issues,
+        ...(current !== undefined && owns(current) ? { keeping: true } : {}),
+      });
     }
-    for (const n of state.nodes.list()) {
-      if (n.source === "manifest" && !seen.has(n.name)) state.nodes.delete(n.name);
-    }
+    for (const [k, row] of table.entries()) if (!seen.has(k) && owns(row)) table.delete(k);
+    this.#rejections.retain([kind], (k) => reported.has(k));
   }
 
   useIdentities(_ids: ReadonlySet<number>): void {
@@ -303,19 +376,23 @@ export class LocalStore implements ClusterStore {
       : undefined;
   }
 
+  /** What the manifests say about a pod: only what passes the checks of the pods table. */
   podLabels(namespace: string, name: string): Promise<PodLabels | undefined> {
-    const pod = this.#manifests.find((m) =>
+    const manifest = this.#manifests.find((m) =>
       m.kind === "Pod" && m.metadata.name === name &&
       (m.metadata.namespace ?? "default") === namespace
     );
-    if (!pod) return Promise.resolve(undefined);
-    const ns = this.#manifests.find((m) => m.kind === "Namespace" && m.metadata.name === namespace);
-    const sa = pod.spec?.serviceAccountName;
+    const pod = manifest && readPodManifest(manifest);
+    if (!pod?.ok) return Promise.resolve(undefined);
+    const nsManifest = this.#manifests.find((m) =>
+      m.kind === "Namespace" && m.metadata.name === namespace
+    );
+    const ns = nsManifest && readNamespaceManifest(nsManifest);
     return Promise.resolve({
-      labels: pod.metadata.labels ?? {},
-      namespaceLabels: { "kubernetes.io/metadata.name": namespace, ...ns?.metadata.labels },
-      namedPorts: namedPortsOf(pod),
-      ...(typeof sa === "string" ? { serviceAccount: sa } : {}),
+      labels: pod.value.labels,
+      namespaceLabels: ns?.ok ? ns.value.labels : { "kubernetes.io/metadata.name": namespace },
+      namedPorts: pod.value.namedPorts,
+      ...(pod.value.serviceAccount ? { serviceAccount: pod.value.serviceAccount } : {}),
     });
   }
 
@@ -343,20 +420,3 @@ const POLICY_KINDS = [
   "CiliumClusterwideNetworkPolicy",
   "CiliumCIDRGroup",
 ];
-
-/** Named ports of a Pod manifest's containers (spec.containers[].ports[].name). */
-function namedPortsOf(m: Manifest): Record<string, { port: number; protocol: string }> {
-  const out: Record<string, { port: number; protocol: string }> = {};
-  const containers = Array.isArray(m.spec?.containers) ? m.spec.containers : [];
-  for (const c of containers as Array<{ ports?: Array<Record<string, unknown>> }>) {
-    for (const p of c.ports ?? []) {
-      if (typeof p.name === "string" && typeof p.containerPort === "number") {
-        out[p.name] = {
-          port: p.containerPort,
-          protocol: typeof p.protocol === "string" ? p.protocol : "TCP",
-        };
-      }
-    }
-  }
-  return out;
-}

@@ -5,6 +5,7 @@ import type { State } from "../state/mod.ts";
 import { serviceOptions } from "../service/options.ts";
 import { LocalStore } from "./local_store.ts";
 import type { ClusterStore } from "./store.ts";
+import type { PodPools } from "./records/checks.ts";
 
 export {
   type ClusterStore,
@@ -44,6 +45,7 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
       ...(credentials.tls ? { tls: credentials.tls } : {}),
       ...(credentials.auth ? { auth: credentials.auth } : {}),
       watchLivenessMs: store.etcd.watchLiveness * 1000,
+      pools: podPools(o.config),
     });
     etcd.startIdentityGc(store.etcd.identityGC);
     return etcd;
@@ -56,5 +58,11 @@ export async function createStore(o: StoreOptions): Promise<ClusterStore> {
     cluster: node.cluster,
     log: o.log,
     services: serviceOptions(o.config.services),
+    pools: podPools(o.config),
   });
+}
+
+/** The pod pools other nodes' pod CIDRs are checked against. */
+function podPools(config: HyphaConfig): PodPools {
+  return { v4: config.networking.ipv4.pool, v6: config.networking.ipv6.pool };
 }

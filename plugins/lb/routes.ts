@@ -68,21 +68,24 @@ function services(b: Balancer, state: StateView) {
   return out.sort((x, y) => x.service.localeCompare(y.service));
 }
 
+/** The Services and EndpointSlices a source rejected (the state's rejected records of all kinds). */
+function rejectedServices(state: StateView) {
+  return state.rejected.list().filter((r) => r.kind === "Service" || r.kind === "EndpointSlice");
+}
+
 export function lbRoutes(b: Balancer, state: StateView): Hono {
   return new Hono()
     .get("/services", (c) =>
       c.json({
         services: services(b, state),
         problems: b.status().problems,
-        rejected: state.rejectedServices.list(),
+        rejected: rejectedServices(state),
       }))
     .get("/services/:namespace/:name", (c) => {
       const key = `${c.req.param("namespace")}/${c.req.param("name")}`;
       const found = services(b, state).find((s) => s.service === key);
       if (!found) {
-        const rejected = state.rejectedServices.list().filter((r) =>
-          `${r.namespace}/${r.name}` === key
-        );
+        const rejected = rejectedServices(state).filter((r) => `${r.namespace}/${r.name}` === key);
         if (rejected.length) return c.json({ service: key, rejected }, 200);
         throw new NotFoundError(`No service "${key}" (see hypha service list)`);
       }

@@ -1,7 +1,7 @@
 // Pod networking: the nodes and endpoints this node knows, the node's network, and the CNI
 // plugin's entry point.
 import { Hono } from "hono";
-import type { AdminBackend } from "../backend.ts";
+import { type AdminBackend, NODE_RECORD_KINDS } from "../backend.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 
 export function clusterRoutes(backend: AdminBackend): Hono {
@@ -11,7 +11,13 @@ export function clusterRoutes(backend: AdminBackend): Hono {
       if (!network) throw new NotFoundError("Pod networking is disabled on this node");
       return c.json({ network });
     })
-    .get("/v1/nodes", (c) => c.json({ nodes: backend.nodes() }))
+    .get("/v1/nodes", (c) =>
+      c.json({
+        nodes: backend.nodes(),
+        rejected: backend.rejectedRecords().filter((r) =>
+          (NODE_RECORD_KINDS as readonly string[]).includes(r.kind)
+        ),
+      }))
     .get("/v1/endpoints", (c) => c.json({ endpoints: backend.endpoints() }))
     .get("/v1/endpoints/:id", (c) => {
       const raw = c.req.param("id");

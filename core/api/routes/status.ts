@@ -11,6 +11,7 @@ export function statusRoutes(backend: AdminBackend): Hono {
         kernel: backend.features(),
         datapath: backend.datapath(),
         plugins: backend.plugins(),
+        rejected: backend.rejectedRecords(),
       }))
     .get("/v1/config", (c) => c.json({ config: backend.config() }))
     .get("/v1/counters", (c) => c.json({ counters: backend.counters() }))
