@@ -5,6 +5,13 @@ import type { NetConf } from "./netconf.ts";
 
 export const CNI_AGENT_PATH = "/v1/cni";
 
+/**
+ * The agent refuses a larger request body (HTTP 413 with a CNI error, code 7). A request is the
+ * network configuration plus a few names; the big parts are prevResult and GC's valid
+ * attachments, about 100 bytes per pod, so 1 MiB holds thousands of pods.
+ */
+export const CNI_MAX_REQUEST_BYTES = 1024 * 1024;
+
 /** The request body. For GC and STATUS, containerId/netns/ifname are empty and args is {}. */
 export interface CniRequest {
   command: Exclude<CniCommand, "VERSION">;
