@@ -47,14 +47,27 @@ export interface AgentAnswer {
 /**
  * Sends one request to the agent at `socket`. Resolves with whatever the agent answered; rejects
  * with AgentUnreachableError when no agent accepted the connection (the plugin retries those),
- * and with any other error when the exchange failed after connecting (not retried).
+ * with AgentTimeoutError when no whole answer arrived within `timeoutMs` (not retried: the agent
+ * may still be working on it), and with any other error when the exchange failed after
+ * connecting (not retried).
  */
-export type AgentCall = (socket: string, request: CniRequest) => Promise<AgentAnswer>;
+export type AgentCall = (
+  socket: string,
+  request: CniRequest,
+  timeoutMs: number,
+) => Promise<AgentAnswer>;
 
 export class AgentUnreachableError extends Error {
   override name = "AgentUnreachableError";
   /** `reason` is short and lower case, e.g. "no such socket", "connection refused". */
   constructor(readonly socket: string, readonly reason: string) {
     super(`Agent not reachable at ${JSON.stringify(socket)}: ${reason}`);
+  }
+}
+
+export class AgentTimeoutError extends Error {
+  override name = "AgentTimeoutError";
+  constructor(readonly socket: string, readonly timeoutMs: number) {
+    super(`Agent at ${JSON.stringify(socket)} did not answer within ${timeoutMs / 1000} s`);
   }
 }
