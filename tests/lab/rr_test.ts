@@ -2,7 +2,7 @@
 // Needs root and the rr binary: `deno run -A scripts/build_tools.ts` first.
 import assert from "node:assert/strict";
 import { ip, listNetns, run } from "./netns.ts";
-import { rrClient, rrName, type RrResult, rrServe, rrWhoami } from "./rr.ts";
+import { rrClient, rrName, type RrResult, rrServe, rrWhoami, sctpUnsupported } from "./rr.ts";
 
 interface Pair {
   prefix: string;
@@ -241,6 +241,39 @@ Deno.test("rrServe() reports a port that is already taken", async () => {
       rrServe(pair.server.ns, { port: PORT, bind: pair.server.ip }),
       /exited with code 1: .*Address already in use/,
     );
+  } finally {
+    await deletePair(pair.prefix);
+  }
+});
+
+// The conformance lab skips SCTP cells on this answer: it must be the kernel's, not a guess.
+Deno.test("sctpUnsupported() gives the kernel's answer; with SCTP, rr speaks it end to end", async () => {
+  const pair = await createPair();
+  try {
+    const why = await sctpUnsupported(pair.server.ns);
+    // a successful SCTP socket registers the protocol (loading the module if need be)
+    const registered = /^SCTP\s/m.test(await Deno.readTextFile("/proc/net/protocols"));
+    if (why !== undefined) {
+      assert.match(
+        why,
+        /^this kernel has no SCTP: an SCTP socket in rrt-.* failed with "Protocol not supported"/,
+      );
+      assert.equal(registered, false, "the kernel lists SCTP, yet the socket failed");
+      return;
+    }
+    assert.equal(registered, true);
+    await using srv = await rrServe(pair.server.ns, { port: PORT, name: "rrt-sctp", sctp: true });
+    assert.equal(await rrName(pair.client.ns, pair.server.ip, PORT, { sctp: true }), "rrt-sctp");
+    const r = await rrClient(pair.client.ns, {
+      host: pair.server.ip6,
+      port: srv.port,
+      mode: "probe",
+      count: 3,
+      intervalMs: 10,
+      sctp: true,
+    });
+    assert.equal(r.proto, "sctp");
+    assertNoFailures(r);
   } finally {
     await deletePair(pair.prefix);
   }
