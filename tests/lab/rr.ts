@@ -65,6 +65,12 @@ export interface RrClientOptions {
   gracefulClose?: boolean;
   /** The client's own address. */
   bind?: string;
+  /**
+   * Ends the run early when aborted (rr stops as if its duration were over and reports what
+   * ran): traffic that lasts exactly as long as a test's scenario, however long that takes.
+   * Give a generous `durationS` as the upper bound.
+   */
+  stop?: AbortSignal;
 }
 
 export type RrFailureKind =
@@ -242,14 +248,45 @@ function clientArgs(opts: RrClientOptions, durationS: number): string[] {
   return args;
 }
 
+/** `rr client ARGS` in `ns`, killed after `timeoutMs`; SIGTERM (an early end) when `stop` aborts. */
+async function runClient(ns: string, args: string[], timeoutMs: number, stop?: AbortSignal) {
+  const [bin, ...argv] = nsArgv(ns, [RR_BIN, "client", ...args]);
+  const child = new Deno.Command(bin!, {
+    args: argv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).spawn();
+  // `ip netns exec` (and the cgroup join) exec rr: the child's pid is rr's
+  const end = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // it has exited
+    }
+  };
+  if (stop?.aborted) end();
+  stop?.addEventListener("abort", end, { once: true });
+  try {
+    const out = await child.output();
+    const text = new TextDecoder();
+    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  } finally {
+    stop?.removeEventListener("abort", end);
+  }
+}
+
 /** Runs `rr client` inside `ns`; ends within duration + timeout + 10 s whatever the network does. */
 export async function rrClient(ns: string, opts: RrClientOptions): Promise<RrResult> {
   await assertBuilt();
   const durationS = opts.durationS ?? (opts.count !== undefined ? 300 : 10);
-  const r = await inNs(ns, [RR_BIN, "client", ...clientArgs(opts, durationS)], {
-    allowFail: true,
-    timeoutMs: (durationS + (opts.timeoutMs ?? 1_000) / 1_000 + 10) * 1_000,
-  });
+  const r = await runClient(
+    ns,
+    clientArgs(opts, durationS),
+    (durationS + (opts.timeoutMs ?? 1_000) / 1_000 + 10) * 1_000,
+    opts.stop,
+  );
   let j;
   try {
     j = JSON.parse(r.stdout);

@@ -12,6 +12,8 @@
 //          that overruns its slot delays the next one instead of causing a burst.
 //   name, whoami  one query; prints the server's name / the client address it saw.
 //
+// SIGTERM or SIGINT ends a run early, as if its duration were over: the streams finish their
+// current attempt and the report covers what ran (a test stops traffic when its scenario ends).
 // Bounds: connect() is non-blocking with poll(); reads and writes use SO_RCVTIMEO/SO_SNDTIMEO,
 // so every connect, transaction or query ends within timeout_ms (rr: per transaction; crr and
 // probe: per attempt, connect included). Independently, a watchdog reports and exits at
@@ -52,6 +54,11 @@ struct job {
   uint8_t *tx; // header followed by the request bytes
   uint8_t rx[RXBUF];
 };
+
+static void stop_early(int sig) {
+  (void)sig;
+  atomic_store(&stop_all, true); // lock-free: async-signal-safe
+}
 
 static bool run_over(void) {
   return atomic_load(&stop_all) || now_ns() >= t_end;
@@ -472,6 +479,9 @@ int client_main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction stop = {.sa_handler = stop_early};
+  sigaction(SIGTERM, &stop, NULL);
+  sigaction(SIGINT, &stop, NULL);
   raise_nofile();
   return O.mode == M_NAME || O.mode == M_WHOAMI ? query() : run();
 }
