@@ -2,6 +2,7 @@
 // Needs root and the rr binary: `deno run -A scripts/build_tools.ts` first.
 import assert from "node:assert/strict";
 import { ip, listNetns, run } from "./netns.ts";
+import { snmpCounter } from "./traffic.ts";
 import { waitFor } from "./wait.ts";
 import { rrClient, rrName, type RrResult, rrServe, rrWhoami, sctpUnsupported } from "./rr.ts";
 
@@ -58,13 +59,6 @@ async function createPair(): Promise<Pair> {
     throw err;
   }
   return pair;
-}
-
-/** A TCP counter of /proc/net/snmp as `ns` sees it. */
-async function tcpCounter(ns: string, name: string): Promise<number> {
-  const lines = (await run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"])).stdout
-    .split("\n").filter((l) => l.startsWith("Tcp:")).map((l) => l.split(/\s+/));
-  return Number(lines[1]![lines[0]!.indexOf(name)]);
 }
 
 function assertNoFailures(r: RrResult): void {
@@ -228,10 +222,10 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
       // Each phase lasts until the server's namespace has seen the probe's attempts (its TCP
       // counters), and the probe runs until told to stop: no phase depends on timing.
       const seen = async (counter: "PassiveOpens" | "OutRsts", more: number) => {
-        const from = await tcpCounter(server.ns, counter);
+        const from = await snmpCounter(server.ns, "Tcp", counter);
         await waitFor(
           `${more} more ${counter} in the server's namespace`,
-          async () => (await tcpCounter(server.ns, counter)) >= from + more,
+          async () => (await snmpCounter(server.ns, "Tcp", counter)) >= from + more,
           20_000,
           20,
         );
