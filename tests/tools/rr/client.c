@@ -479,7 +479,7 @@ int client_main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   signal(SIGPIPE, SIG_IGN);
-  struct sigaction stop = {.sa_handler = stop_early};
+  struct sigaction stop = {.sa_handler = stop_early, .sa_flags = SA_RESTART};
   sigaction(SIGTERM, &stop, NULL);
   sigaction(SIGINT, &stop, NULL);
   raise_nofile();
