@@ -1,7 +1,7 @@
 // A fake AdminBackend for API and CLI tests (pure API logic; the real one is the agent).
 import { Hono } from "hono";
 import type { AdminBackend } from "./backend.ts";
-import { NotFoundError } from "./errors.ts";
+import { NotFoundError, ValidationError } from "./errors.ts";
 import { PluginError, type PluginStatus } from "../plugin/host.ts";
 import { configSchema } from "../config/schema.ts";
 import { FlowObserver } from "../flows/observer.ts";
@@ -89,7 +89,17 @@ export function fakeBackend(
         ? [{
           plugin: "demo",
           path: "/",
-          app: new Hono().get("/hello", (c) => c.json({ hello: "demo" })),
+          app: new Hono()
+            .get("/hello", (c) => c.json({ hello: "demo" }))
+            .get("/things/:name", (c) => {
+              throw new NotFoundError(`No thing "${c.req.param("name")}"`);
+            })
+            .post("/things", () => {
+              throw new ValidationError("name is required", "name");
+            })
+            .get("/broken", () => {
+              throw new Error("demo broke");
+            }),
         }]
         : [],
     network: () => null,

@@ -15,6 +15,7 @@ import { pluginRoutes } from "./routes/plugins.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { uiRoutes } from "../ui/mod.ts";
 import { bearerMatches } from "./token.ts";
+import { bodyLimits } from "./body_limit.ts";
 
 export interface ApiOptions {
   /** Required on every route but /healthz when set (the TCP listener). */
@@ -38,6 +39,7 @@ export function createApiApp(backend: AdminBackend, opts: ApiOptions = {}): Hono
       return await next();
     });
   }
+  app.use("*", bodyLimits());
   app.route("/", healthRoutes(backend));
   app.route("/", statusRoutes(backend));
   app.route("/", pluginRoutes(backend));

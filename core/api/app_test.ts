@@ -84,6 +84,33 @@ Deno.test("enabling a plugin at runtime mounts its routes, disabling removes the
   assert.equal((await app.request("/v1/plugins/demo/hello")).status, 404);
 });
 
+Deno.test("a plugin route's errors go through the API's error handler as JSON", async (t) => {
+  const app = createApiApp(fakeBackend());
+  await app.request("/v1/plugins/demo/enable", { method: "POST" });
+  const cases: Array<[string, string, string, number, unknown]> = [
+    ["NotFoundError", "GET", "/things/x", 404, {
+      error: { code: "not_found", message: 'No thing "x"' },
+    }],
+    ["ValidationError", "POST", "/things", 400, {
+      error: { code: "invalid", message: "name is required", field: "name" },
+    }],
+    ["another error", "GET", "/broken", 500, {
+      error: { code: "internal", message: "demo broke" },
+    }],
+    ["a path the plugin does not serve", "GET", "/nope", 404, {
+      error: { code: "not_found", message: "No route GET /v1/plugins/demo/nope" },
+    }],
+  ];
+  for (const [what, method, path, status, body] of cases) {
+    await t.step(`${what}: ${status}`, async () => {
+      const res = await app.request(`/v1/plugins/demo${path}`, { method });
+      assert.equal(res.status, status);
+      assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+      assert.deepEqual(await res.json(), body);
+    });
+  }
+});
+
 Deno.test("a token protects every route but /healthz", async () => {
   const app = createApiApp(fakeBackend(), { token: "s3cret" });
   assert.equal((await app.request("/healthz")).status, 200);
@@ -100,8 +127,9 @@ Deno.test("a token protects every route but /healthz", async () => {
 
 Deno.test("the OpenAPI document lists exactly the routes the app serves", () => {
   const app = createApiApp(fakeBackend());
+  // "/*" is middleware (token, body limits), not a route
   const served = new Set(
-    app.routes.filter((r) => r.method !== "ALL" || r.path.includes("/*"))
+    app.routes.filter((r) => r.path !== "/*" && (r.method !== "ALL" || r.path.includes("/*")))
       .map((r) => r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}").replace("/*", "/{path}")),
   );
   assert.deepEqual([...served].sort(), Object.keys(openapi.paths).sort());

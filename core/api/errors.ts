@@ -6,6 +6,7 @@ export type ErrorCode =
   | "invalid"
   | "unavailable"
   | "unauthorized"
+  | "too_large"
   | "internal";
 
 export class ApiError extends Error {

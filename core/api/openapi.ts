@@ -49,7 +49,9 @@ export const openapi = {
     version: "1",
     description:
       "Node agent administration. Served on a unix socket (mode 0600); the optional TCP " +
-      "listener requires `Authorization: Bearer <token>` on every route except /healthz.",
+      "listener requires `Authorization: Bearer <token>` on every route except /healthz. " +
+      "Request bodies are capped at 4 MiB (1 MiB on /v1/cni); a larger one is refused with " +
+      '413 and the error code "too_large".',
   },
   components: {
     securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
@@ -199,6 +201,7 @@ export const openapi = {
           404: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
           409: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
           500: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
+          413: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
           503: json(obj({ error: { type: "object" }, cni: { type: "object" } }), "CNI error"),
         },
       },

@@ -34,3 +34,58 @@ export async function startFakeAgent(
     },
   };
 }
+
+export interface SilentAgent extends AsyncDisposable {
+  readonly socket: string;
+  /** Connections accepted so far. */
+  readonly accepted: () => number;
+}
+
+/**
+ * A unix socket server that accepts connections, reads what arrives and never answers (or, with
+ * `headersOnly`, sends the status line and headers of a 100-byte body and then nothing): a stuck
+ * agent. Plain sockets, not Deno.serve, which always answers.
+ */
+export async function startSilentAgent(opts: { headersOnly?: boolean } = {}): Promise<SilentAgent> {
+  const dir = await Deno.makeTempDir({ prefix: "hypha-cni-silent-" });
+  const socket = join(dir, "api.sock");
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  const conns: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      if (opts.headersOnly) {
+        const head =
+          "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n";
+        conn.write(new TextEncoder().encode(head)).catch(() => {});
+      }
+      // drain the request so the client is never blocked writing it
+      conn.readable.pipeTo(new WritableStream()).catch(() => {});
+    }
+  })();
+  return {
+    socket,
+    accepted: () => conns.length,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await serving.catch(() => {});
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed by the client
+        }
+      }
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Rejects when `p` has not settled after `ms`: a missing deadline fails the test, not hangs it. */
+export function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Still no outcome after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}

@@ -1,18 +1,25 @@
 // The real AgentCall: one POST over the agent's unix socket.
 import {
   type AgentAnswer,
+  AgentTimeoutError,
   AgentUnreachableError,
   CNI_AGENT_PATH,
   type CniRequest,
 } from "./protocol.ts";
 
-/** Posts `request` to the agent on `socket`; see AgentCall for what resolves and what rejects. */
+/**
+ * Posts `request` to the agent on `socket`, bounded by `timeoutMs` from connect to the last byte
+ * of the answer; see AgentCall for what resolves and what rejects.
+ */
 export async function agentCallOverSocket(
   socket: string,
   request: CniRequest,
+  timeoutMs: number,
 ): Promise<AgentAnswer> {
   using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  const signal = AbortSignal.timeout(timeoutMs);
   let res: Response;
+  let text: string;
   try {
     // "localhost": Deno resolves the host even over a unix socket; /etc/hosts answers it.
     res = await fetch(`http://localhost${CNI_AGENT_PATH}`, {
@@ -20,14 +27,16 @@ export async function agentCallOverSocket(
       headers: { "content-type": "application/json" },
       body: JSON.stringify(request),
       client,
+      signal,
     });
+    text = await res.text();
   } catch (err) {
+    if (signal.aborted) throw new AgentTimeoutError(socket, timeoutMs);
     const cause = String((err as Error).cause ?? (err as Error).message);
     // Deno reports a failed connect() as "client error (Connect): <os error>".
     if (/\(Connect\)/.test(cause)) throw new AgentUnreachableError(socket, connectReason(cause));
     throw err;
   }
-  const text = await res.text();
   let body: unknown = text;
   try {
     body = JSON.parse(text);

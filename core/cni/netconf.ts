@@ -16,6 +16,13 @@ import {
 /** Seconds the plugin waits for an unreachable agent when `agentWaitSeconds` is not set. */
 export const DEFAULT_AGENT_WAIT_SECONDS = 30;
 
+/**
+ * Seconds one call to the agent may take, from connect to the whole answer, when
+ * `agentTimeoutSeconds` is not set. An ADD takes milliseconds; a minute covers an agent busy
+ * with a burst of pods and stays well inside the runtime's own CNI timeout.
+ */
+export const DEFAULT_AGENT_TIMEOUT_SECONDS = 60;
+
 /** A GC "still valid" attachment (spec 1.1 `cni.dev/valid-attachments`). */
 export interface GcAttachment {
   containerID: string;
@@ -35,6 +42,8 @@ export interface NetConf {
   agentSocket?: string;
   /** How long to retry an unreachable agent, 0-600 s (default DEFAULT_AGENT_WAIT_SECONDS). */
   agentWaitSeconds?: number;
+  /** Deadline of one call to the agent, over 0 and up to 600 s (default DEFAULT_AGENT_TIMEOUT_SECONDS). */
+  agentTimeoutSeconds?: number;
   /** MTU of the pod interface, 576-65535. */
   mtu?: number;
   labels?: Record<string, string>;
@@ -146,7 +155,7 @@ function checkString(field: string, v: unknown, pattern: RegExp, rule: string): 
 }
 
 function checkHyphaFields(raw: Record<string, unknown>): void {
-  const { agentSocket, agentWaitSeconds, mtu } = raw;
+  const { agentSocket, agentWaitSeconds, agentTimeoutSeconds, mtu } = raw;
   if (agentSocket !== undefined) {
     if (typeof agentSocket !== "string" || !agentSocket.startsWith("/")) {
       throw invalidField("agentSocket", `must be an absolute path, got ${shown(agentSocket)}`);
@@ -160,6 +169,17 @@ function checkHyphaFields(raw: Record<string, unknown>): void {
       throw invalidField(
         "agentWaitSeconds",
         `must be a number of seconds between 0 and 600, got ${shown(agentWaitSeconds)}`,
+      );
+    }
+  }
+  if (agentTimeoutSeconds !== undefined) {
+    if (
+      typeof agentTimeoutSeconds !== "number" || !Number.isFinite(agentTimeoutSeconds) ||
+      agentTimeoutSeconds <= 0 || agentTimeoutSeconds > 600
+    ) {
+      throw invalidField(
+        "agentTimeoutSeconds",
+        `must be a number of seconds over 0 and up to 600, got ${shown(agentTimeoutSeconds)}`,
       );
     }
   }

@@ -107,6 +107,17 @@ Deno.test("parseNetConf() reports each invalid configuration with its code and f
       7,
       /field "agentWaitSeconds": .* got "5"$/,
     ],
+    ...[0, -1, 601, "5", null].map((v): [string, string, CniCommand, number, RegExp] => [
+      `agentTimeoutSeconds ${JSON.stringify(v)}`,
+      text({ ...base, agentTimeoutSeconds: v }),
+      "ADD",
+      7,
+      new RegExp(
+        `field "agentTimeoutSeconds": must be a number of seconds over 0 and up to 600, got ${
+          JSON.stringify(v)
+        }$`,
+      ),
+    ]),
     [
       "mtu too small",
       text({ ...base, mtu: 100 }),

@@ -3,6 +3,7 @@
 import { CniError, CniErrorCode, cniErrorJson, toCniError } from "./errors.ts";
 import { type CniEnv, parseEnv } from "./env.ts";
 import {
+  DEFAULT_AGENT_TIMEOUT_SECONDS,
   DEFAULT_AGENT_WAIT_SECONDS,
   type NetConf,
   parseNetConf,
@@ -12,6 +13,7 @@ import { formatResult, parseHyphaResult } from "./result.ts";
 import {
   type AgentAnswer,
   type AgentCall,
+  AgentTimeoutError,
   AgentUnreachableError,
   type CniRequest,
 } from "./protocol.ts";
@@ -78,7 +80,9 @@ type Reached = { socket: string; answer: AgentAnswer } | { unreachable: string }
 /**
  * Calls the agent, retrying while nobody accepts the connection or the agent answers that it
  * is not ready for an ADD yet (503: a restarted agent waiting for the cluster store), up to
- * agentWaitSeconds; then the last answer (or why no agent was reached) stands.
+ * agentWaitSeconds; then the last answer (or why no agent was reached) stands. Each call has
+ * agentTimeoutSeconds; an agent that took the request and did not answer in time is not
+ * retried (it may still be working on it): the runtime gets a CNI error and retries itself.
  */
 async function reachAgent(
   request: CniRequest,
@@ -88,6 +92,7 @@ async function reachAgent(
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   const waitSeconds = conf.agentWaitSeconds ?? DEFAULT_AGENT_WAIT_SECONDS;
+  const timeoutMs = (conf.agentTimeoutSeconds ?? DEFAULT_AGENT_TIMEOUT_SECONDS) * 1000;
   let waited = 0;
   let backoff = FIRST_BACKOFF_MS;
   for (;;) {
@@ -96,10 +101,11 @@ async function reachAgent(
     let notReady: AgentAnswer | undefined;
     if (socket !== undefined) {
       try {
-        const answer = await opts.call(socket, request);
+        const answer = await opts.call(socket, request, timeoutMs);
         if (answer.status !== 503 || request.command !== "ADD") return { socket, answer };
         notReady = answer;
       } catch (err) {
+        if (err instanceof AgentTimeoutError) throw timedOut(request, socket, timeoutMs);
         if (!(err instanceof AgentUnreachableError)) {
           throw new CniError(
             CniErrorCode.IoFailure,
@@ -120,6 +126,20 @@ async function reachAgent(
     waited += delay;
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
   }
+}
+
+/**
+ * An agent that took the request but did not answer in time: "try again later" (STATUS: not
+ * available), DEL included, since the agent may still be tearing the pod down.
+ */
+function timedOut(request: CniRequest, socket: string, timeoutMs: number): CniError {
+  return new CniError(
+    request.command === "STATUS" ? CniErrorCode.PluginNotAvailable : CniErrorCode.TryAgainLater,
+    `The hypha agent at ${JSON.stringify(socket)} did not answer ${request.command} within ` +
+      `${timeoutMs / 1000} s`,
+    `It accepted the connection but sent no answer in time: is it stuck? Raise ` +
+      `"agentTimeoutSeconds" in the network configuration if it is only slow.`,
+  );
 }
 
 /**

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CniCommand } from "./env.ts";
 import { runCniPlugin } from "./plugin.ts";
+import { agentCallOverSocket } from "./agent_call.ts";
+import { startSilentAgent, within } from "./_fake_agent.ts";
 import {
   type AgentAnswer,
   type AgentCall,
@@ -328,4 +330,45 @@ Deno.test("runCniPlugin() uses the agent socket it finds when agentSocket is not
   } finally {
     await Deno.remove(runDir, { recursive: true });
   }
+});
+
+Deno.test("runCniPlugin() fails ADD and DEL with code 11 when the agent never answers", async (t) => {
+  await using agent = await startSilentAgent();
+  for (const command of ["ADD", "DEL"] as const) {
+    await t.step(command, async () => {
+      const out = await within(
+        runCniPlugin({
+          env: { ...attachment, CNI_COMMAND: command },
+          stdin: JSON.stringify({ ...conf, agentSocket: agent.socket, agentTimeoutSeconds: 0.3 }),
+          call: agentCallOverSocket,
+        }),
+        10_000,
+      );
+      assert.equal(out.exitCode, 1);
+      assert.deepEqual(JSON.parse(out.stdout), {
+        cniVersion: "1.0.0",
+        code: 11,
+        msg: `The hypha agent at "${agent.socket}" did not answer ${command} within 0.3 s`,
+        details: `It accepted the connection but sent no answer in time: is it stuck? Raise ` +
+          `"agentTimeoutSeconds" in the network configuration if it is only slow.`,
+      });
+    });
+  }
+  assert.equal(agent.accepted(), 2, "one call each, not retried");
+});
+
+Deno.test("runCniPlugin() gives each call agentTimeoutSeconds, and retries not-ready within agentWaitSeconds", async () => {
+  const seen: number[] = [];
+  const notReady: AgentAnswer = { status: 503, body: { cni: { code: 103, msg: "Not ready" } } };
+  const call: AgentCall = (_socket, _request, timeoutMs) => {
+    seen.push(timeoutMs);
+    return Promise.resolve(seen.length < 3 ? notReady : { status: 200, body: { result } });
+  };
+  const out = await run("ADD", { ...conf, agentTimeoutSeconds: 7 }, call);
+  assert.equal(out.exitCode, 0, out.stdout);
+  assert.deepEqual(seen, [7000, 7000, 7000]);
+  assert.deepEqual(out.sleeps, [50, 100]);
+  const defaults: number[] = [];
+  await run("DEL", conf, (_s, _r, ms) => (defaults.push(ms), Promise.resolve(notReady)));
+  assert.deepEqual(defaults, [60_000], "the default deadline; DEL is not retried");
 });

@@ -5,6 +5,13 @@ import type { NetConf } from "./netconf.ts";
 
 export const CNI_AGENT_PATH = "/v1/cni";
 
+/**
+ * The agent refuses a larger request body (HTTP 413 with a CNI error, code 7). A request is the
+ * network configuration plus a few names; the big parts are prevResult and GC's valid
+ * attachments, about 100 bytes per pod, so 1 MiB holds thousands of pods.
+ */
+export const CNI_MAX_REQUEST_BYTES = 1024 * 1024;
+
 /** The request body. For GC and STATUS, containerId/netns/ifname are empty and args is {}. */
 export interface CniRequest {
   command: Exclude<CniCommand, "VERSION">;
@@ -40,14 +47,27 @@ export interface AgentAnswer {
 /**
  * Sends one request to the agent at `socket`. Resolves with whatever the agent answered; rejects
  * with AgentUnreachableError when no agent accepted the connection (the plugin retries those),
- * and with any other error when the exchange failed after connecting (not retried).
+ * with AgentTimeoutError when no whole answer arrived within `timeoutMs` (not retried: the agent
+ * may still be working on it), and with any other error when the exchange failed after
+ * connecting (not retried).
  */
-export type AgentCall = (socket: string, request: CniRequest) => Promise<AgentAnswer>;
+export type AgentCall = (
+  socket: string,
+  request: CniRequest,
+  timeoutMs: number,
+) => Promise<AgentAnswer>;
 
 export class AgentUnreachableError extends Error {
   override name = "AgentUnreachableError";
   /** `reason` is short and lower case, e.g. "no such socket", "connection refused". */
   constructor(readonly socket: string, readonly reason: string) {
     super(`Agent not reachable at ${JSON.stringify(socket)}: ${reason}`);
+  }
+}
+
+export class AgentTimeoutError extends Error {
+  override name = "AgentTimeoutError";
+  constructor(readonly socket: string, readonly timeoutMs: number) {
+    super(`Agent at ${JSON.stringify(socket)} did not answer within ${timeoutMs / 1000} s`);
   }
 }

@@ -46,7 +46,9 @@ export async function ipJson<T>(args: string[], opts: IpOptions = {}): Promise<T
 
 /**
  * Applies `lines` (each one ip command without the leading `ip`) in one process, stopping at the
- * first failure (`-batch` without `-force`). The error names the failing line.
+ * first failure (`-batch` without `-force`). The error names the failing line. The child is
+ * always reaped: its output is read while the input is written, and when the input cannot be
+ * written (ip already exited at a bad line, nsenter failed) the child is killed and awaited.
  */
 export async function ipBatch(lines: string[], opts: IpOptions = {}): Promise<void> {
   if (lines.length === 0) return;
@@ -58,17 +60,30 @@ export async function ipBatch(lines: string[], opts: IpOptions = {}): Promise<vo
     stderr: "piped",
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
-  await w.close();
-  const out = await child.output();
-  if (!out.success) {
-    const stderr = decoder.decode(out.stderr).trim();
-    const m = /line (\d+)/.exec(stderr);
-    const line = m ? lines[Number(m[1]) - 1] : undefined;
-    throw new NetlinkError(
-      `ip ${line ? `"${line}"` : "batch"}${opts.netns ? ` in ${opts.netns}` : ""}: ${stderr}`,
-      stderr,
-    );
+  const output = child.output();
+  let writeError: Error | undefined;
+  try {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+    await w.close();
+  } catch (err) {
+    writeError = err as Error;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has exited already
+    }
   }
+  const out = await output;
+  if (out.success && !writeError) return;
+  const where = opts.netns ? ` in ${opts.netns}` : "";
+  const stderr = decoder.decode(out.stderr).trim();
+  // iproute2 ends with "Command failed -:N" (N counts from 1); "line N" is kept for other builds
+  const m = /(?:Command failed [^\n]*:|line )(\d+)/.exec(stderr);
+  const line = m ? lines[Number(m[1]) - 1] : undefined;
+  const why = stderr ||
+    (writeError
+      ? `writing the batch failed: ${writeError.message}`
+      : `exit ${out.code}${out.signal ? ` (${out.signal}, timed out?)` : ""}`);
+  throw new NetlinkError(`ip ${line ? `"${line}"` : "batch"}${where}: ${why}`, stderr);
 }

@@ -2,6 +2,8 @@
 // nodes' eth0, real traffic. Restarts must leave the datapath untouched and write nothing.
 import assert from "node:assert/strict";
 import { Lab, ping } from "../lab/mod.ts";
+import { snmpCounter } from "../lab/traffic.ts";
+import { waitFor } from "../lab/wait.ts";
 
 interface Status {
   node: { name: string; ready: boolean };
@@ -86,8 +88,11 @@ Deno.test("agent: attaches, counts traffic, and restarts without touching the da
   );
 
   await t.step("kill -9 during traffic: no packet lost, zero writes after", async () => {
+    const echoes = () => snmpCounter(n2.ns, "Icmp", "InEchos");
+    const before = await echoes();
     const pinging = ping(n1.ns, n2.ip, 15); // 3 s of pings across the crash and restart
-    await new Promise((r) => setTimeout(r, 500));
+    // the kill lands while the pings arrive, not before the first one
+    await waitFor("the pings arrive", async () => (await echoes()) > before, 20_000, 50);
     await n2.agent.stop("SIGKILL");
     await n2.agent.start();
     assert.deepEqual(await pinging, { sent: 15, received: 15 });

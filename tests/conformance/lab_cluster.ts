@@ -1,12 +1,13 @@
 // The lab-backed ConformanceCluster: real agents in a multi-node lab with etcd as the cluster
 // store, pods wired by the real CNI plugin, pod and namespace labels written where the
 // Kubernetes API would keep them (etcd keys the agents watch), policies applied through the
-// agents' API, and probes as real connections (rr over TCP/UDP, ping for ICMP).
+// agents' API, and probes as real connections (rr over TCP/UDP/SCTP, ping for ICMP). Whether
+// SCTP can run is asked of the kernel once, by opening an SCTP socket in a lab namespace.
 import { ApiClient, ApiClientError } from "../../core/api/client.ts";
 import { EtcdKeys } from "../../core/store/etcd_keys.ts";
 import { Lab, WORLD_IP } from "../lab/lab.ts";
 import { inNs } from "../lab/netns.ts";
-import { RR_BIN, rrServe, type RrServer } from "../lab/rr.ts";
+import { RR_BIN, rrServe, type RrServer, sctpUnsupported } from "../lab/rr.ts";
 import type { ConformanceCluster, ProbeSpec } from "./cluster.ts";
 
 const API_VERSIONS: Record<string, string> = {
@@ -31,9 +32,12 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
   readonly #extraIps: string[] = [];
   readonly #etcdKeys = new Set<string>();
   readonly #namedPorts = new Map<string, Record<string, { port: number; protocol: string }>>();
+  /** Why SCTP probes cannot run (the kernel's answer), or undefined. */
+  readonly #noSctp: string | undefined;
 
-  private constructor(lab: Lab) {
+  private constructor(lab: Lab, noSctp: string | undefined) {
     this.#lab = lab;
+    this.#noSctp = noSctp;
     this.nodeCount = lab.nodes.size;
     this.#keys = new EtcdKeys("/hypha", `lab-${lab.id}`);
   }
@@ -42,7 +46,7 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
     const lab = await Lab.create({ nodes: opts.nodes, etcd: 1 });
     try {
       await lab.startAgents();
-      return new LabCluster(lab);
+      return new LabCluster(lab, await sctpUnsupported(lab.external.ns));
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -54,9 +58,7 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
   }
 
   unsupported(probe: ProbeSpec): string | undefined {
-    return probe.protocol === "SCTP"
-      ? "this kernel has no SCTP (CONFIG_IP_SCTP is not set)"
-      : undefined;
+    return probe.protocol === "SCTP" ? this.#noSctp : undefined;
   }
 
   /** etcdctl inside the lab's etcd namespace: the root namespace never talks to lab addresses. */
@@ -77,13 +79,17 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
     return this.#put(this.#keys.namespace(name), { labels });
   }
 
+  /** One rr server per port for TCP and UDP, another for SCTP (when the kernel has it). */
   async #serve(ns: string, serve: ProbeSpec[], bind?: string): Promise<void> {
-    const ports = new Set(
-      serve.filter((p) => p.protocol === "TCP" || p.protocol === "UDP")
-        .map((p) => p.port),
-    );
-    for (const port of ports) {
-      this.#servers.push(await rrServe(ns, { port, udp: true, ...(bind ? { bind } : {}) }));
+    const ports = (protocols: string[]) =>
+      new Set(serve.filter((p) => protocols.includes(p.protocol)).map((p) => p.port));
+    const at = bind ? { bind } : {};
+    for (const port of ports(["TCP", "UDP"])) {
+      this.#servers.push(await rrServe(ns, { port, udp: true, ...at }));
+    }
+    if (this.#noSctp) return;
+    for (const port of ports(["SCTP"])) {
+      this.#servers.push(await rrServe(ns, { port, sctp: true, ...at }));
     }
   }
 
@@ -217,7 +223,7 @@ export class LabCluster implements ConformanceCluster, AsyncDisposable {
       "1",
       "--timeout-ms",
       String(timeoutMs),
-      ...(probe.protocol === "UDP" ? ["--udp"] : []),
+      ...(probe.protocol === "UDP" ? ["--udp"] : probe.protocol === "SCTP" ? ["--sctp"] : []),
     ], { allowFail: true, timeoutMs: timeoutMs + 5000 });
     try {
       return (JSON.parse(r.stdout) as { ok: number }).ok === 1;

@@ -9,6 +9,7 @@ import type { Flow } from "../../core/flows/flow.ts";
 import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
 import { waitFor } from "../lab/wait.ts";
+import { waitConverged } from "../lab/converge.ts";
 
 const POLICY = `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -46,6 +47,8 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
   const intruder = await lab.addPod("n1", "x/intruder", { labels: { app: "intruder" } });
   const server = await lab.addPod("n2", "x/server", { labels: { app: "server" } });
   await using _s = await rrServe(server.ns, { port: 80 });
+  // n1 names the remote pod only once it has n2's endpoints; the route must be there too
+  await waitConverged(lab);
 
   const observe = async (node: string, args: string[]) => {
     const r = await lab.hypha(node, ["observe", "-o", "json", "--last", "1000", ...args]);
@@ -130,8 +133,12 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
       { kind: "CiliumNetworkPolicy", namespace: "x", name: "server-in" },
     ]);
     assert.equal(verdict.source.pod_name, "intruder");
-    const drops = await observe("n2", ["--type", "drop", "--from-label", "app=intruder"]);
-    assert.ok(drops.length > 0, "the drops themselves");
+    // the drop events travel the ring buffer on their own: waited for, not assumed
+    let drops: Flow[] = [];
+    await waitFor("n2 reports the drops themselves", async () => {
+      drops = await observe("n2", ["--type", "drop", "--from-label", "app=intruder"]);
+      return drops.length > 0;
+    });
     assert.equal(drops[0]!.drop_reason_desc, "POLICY_DENIED");
     assert.ok(
       ["TO_ENDPOINT", "FROM_OVERLAY"].includes(drops[0]!.trace_observation_point),
@@ -263,9 +270,13 @@ Deno.test("flows: trace, drop and policy events from real traffic, filtered and 
   });
 
   await t.step("every flow is exported as NDJSON", async () => {
-    const lines = (await Deno.readTextFile(join(lab.node("n2").dir, "flows.json")))
-      .split("\n").filter((l) => l.trim());
-    assert.ok(lines.length > 0);
+    // the exporter writes behind the store: wait for its first line
+    let lines: string[] = [];
+    await waitFor("n2 has exported flows", async () => {
+      lines = (await Deno.readTextFile(join(lab.node("n2").dir, "flows.json")))
+        .split("\n").filter((l) => l.trim());
+      return lines.length > 0;
+    });
     const first = JSON.parse(lines[0]!);
     assert.ok(first.flow.verdict && first.flow.node_name && first.time, lines[0]);
   });

@@ -14,6 +14,8 @@ export interface RrServeOptions {
   name?: string;
   /** Also serve UDP on the same port. */
   udp?: boolean;
+  /** Listen on SCTP instead of TCP (same protocol, one-to-one associations). */
+  sctp?: boolean;
   /** Listen address; defaults to "::" (IPv4 and IPv6). */
   bind?: string;
   /** How long to wait for the server to listen (default 5000). */
@@ -57,10 +59,18 @@ export interface RrClientOptions {
   requestSize?: number;
   responseSize?: number;
   udp?: boolean;
+  /** Connect over SCTP instead of TCP (the server must run with `sctp`). */
+  sctp?: boolean;
   /** crr: close with FIN instead of RST (limits crr to ~470 connections/s, see client.c). */
   gracefulClose?: boolean;
   /** The client's own address. */
   bind?: string;
+  /**
+   * Ends the run early when aborted (rr stops as if its duration were over and reports what
+   * ran): traffic that lasts exactly as long as a test's scenario, however long that takes.
+   * Give a generous `durationS` as the upper bound.
+   */
+  stop?: AbortSignal;
 }
 
 export type RrFailureKind =
@@ -83,7 +93,7 @@ export interface RrLatency {
 
 export interface RrResult {
   mode: RrMode;
-  proto: "tcp" | "udp";
+  proto: "tcp" | "udp" | "sctp";
   host: string;
   port: number;
   streams: number;
@@ -130,6 +140,7 @@ export async function rrServe(ns: string, opts: RrServeOptions): Promise<RrServe
   if (opts.name !== undefined) serve.push("--name", opts.name);
   if (opts.bind !== undefined) serve.push("--bind", opts.bind);
   if (opts.udp) serve.push("--udp");
+  if (opts.sctp) serve.push("--sctp");
   // `ip netns exec` (and the cgroup join) exec rr, so the child's pid is the server's.
   const [bin, ...args] = nsArgv(ns, serve);
   const child = new Deno.Command(bin!, { args, stdin: "null", stdout: "piped", stderr: "piped" })
@@ -231,19 +242,51 @@ function clientArgs(opts: RrClientOptions, durationS: number): string[] {
     args.push("--size", `${opts.requestSize ?? 1}/${opts.responseSize ?? 1}`);
   }
   if (opts.udp) args.push("--udp");
+  if (opts.sctp) args.push("--sctp");
   if (opts.gracefulClose) args.push("--graceful-close");
   if (opts.bind) args.push("--bind", opts.bind);
   return args;
+}
+
+/** `rr client ARGS` in `ns`, killed after `timeoutMs`; SIGTERM (an early end) when `stop` aborts. */
+async function runClient(ns: string, args: string[], timeoutMs: number, stop?: AbortSignal) {
+  const [bin, ...argv] = nsArgv(ns, [RR_BIN, "client", ...args]);
+  const child = new Deno.Command(bin!, {
+    args: argv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).spawn();
+  // `ip netns exec` (and the cgroup join) exec rr: the child's pid is rr's
+  const end = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // it has exited
+    }
+  };
+  if (stop?.aborted) end();
+  stop?.addEventListener("abort", end, { once: true });
+  try {
+    const out = await child.output();
+    const text = new TextDecoder();
+    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  } finally {
+    stop?.removeEventListener("abort", end);
+  }
 }
 
 /** Runs `rr client` inside `ns`; ends within duration + timeout + 10 s whatever the network does. */
 export async function rrClient(ns: string, opts: RrClientOptions): Promise<RrResult> {
   await assertBuilt();
   const durationS = opts.durationS ?? (opts.count !== undefined ? 300 : 10);
-  const r = await inNs(ns, [RR_BIN, "client", ...clientArgs(opts, durationS)], {
-    allowFail: true,
-    timeoutMs: (durationS + (opts.timeoutMs ?? 1_000) / 1_000 + 10) * 1_000,
-  });
+  const r = await runClient(
+    ns,
+    clientArgs(opts, durationS),
+    (durationS + (opts.timeoutMs ?? 1_000) / 1_000 + 10) * 1_000,
+    opts.stop,
+  );
   let j;
   try {
     j = JSON.parse(r.stdout);
@@ -282,6 +325,7 @@ export async function rrClient(ns: string, opts: RrClientOptions): Promise<RrRes
 
 export interface RrQueryOptions {
   udp?: boolean;
+  sctp?: boolean;
   /** Default 2000. */
   timeoutMs?: number;
   /** The client's own address (e.g. one of several in its namespace). */
@@ -302,6 +346,7 @@ async function query(
   const args = ["--host", host, "--port", String(port), "--mode", mode];
   args.push("--timeout-ms", String(timeoutMs));
   if (opts.udp) args.push("--udp");
+  if (opts.sctp) args.push("--sctp");
   if (opts.bind) args.push("--bind", opts.bind);
   if (opts.localPort) args.push("--local-port", String(opts.localPort));
   const r = await inNs(ns, [RR_BIN, "client", ...args], {
@@ -339,4 +384,22 @@ export async function rrWhoami(
 ): Promise<{ address: string; port: number }> {
   const j = await query(ns, "whoami", host, port, opts);
   return { address: j.client_address as string, port: j.client_port as number };
+}
+
+/**
+ * Why SCTP cannot run in `ns`, in the kernel's words (creating an SCTP socket there failed with
+ * "Protocol not supported": no CONFIG_IP_SCTP, or the sctp module cannot load), or undefined
+ * when it can. Any other failure of the attempt is thrown, never taken for "no SCTP".
+ */
+export async function sctpUnsupported(ns: string): Promise<string | undefined> {
+  try {
+    const server = await rrServe(ns, { port: 0, sctp: true });
+    await server.stop();
+    return undefined;
+  } catch (err) {
+    const m = /listening on SCTP .*: (Protocol not supported)$/m.exec((err as Error).message);
+    if (!m) throw err;
+    return `this kernel has no SCTP: an SCTP socket in ${ns} failed with "${m[1]}" ` +
+      `(CONFIG_IP_SCTP is not set, or the sctp module cannot load)`;
+  }
 }

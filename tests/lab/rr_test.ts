@@ -2,7 +2,9 @@
 // Needs root and the rr binary: `deno run -A scripts/build_tools.ts` first.
 import assert from "node:assert/strict";
 import { ip, listNetns, run } from "./netns.ts";
-import { rrClient, rrName, type RrResult, rrServe, rrWhoami } from "./rr.ts";
+import { snmpCounter } from "./traffic.ts";
+import { waitFor } from "./wait.ts";
+import { rrClient, rrName, type RrResult, rrServe, rrWhoami, sctpUnsupported } from "./rr.ts";
 
 interface Pair {
   prefix: string;
@@ -78,33 +80,47 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
     await using srv = await rrServe(server.ns, { port: PORT, name: "rrt-server", udp: true });
     assert.equal(srv.port, PORT);
 
-    await t.step("rr: 2 persistent connections, > 1000 transactions in 1 s", async () => {
+    // Counts, not rates: a shared 2-core machine makes any "so many per second" flaky (rates are
+    // the benchmarks' business).
+    await t.step("rr: 2 persistent connections share 2000 transactions", async () => {
       const r = await rrClient(client.ns, {
         host: server.ip,
         port: PORT,
         mode: "rr",
         streams: 2,
+        count: 2000,
+        durationS: 60,
+      });
+      assertNoFailures(r);
+      assert.equal(r.ok, 2000);
+      assert.equal(r.connects, 2);
+    });
+
+    await t.step("a run ends at its duration, within rr's own bound", async () => {
+      const r = await rrClient(client.ns, {
+        host: server.ip,
+        port: PORT,
+        mode: "rr",
         durationS: 1,
       });
       assertNoFailures(r);
-      assert.ok(r.ok > 1000, `transactions: ${r.ok}`);
-      assert.equal(r.connects, 2);
-      assert.ok(r.durationS >= 1 && r.durationS < 3, `duration: ${r.durationS}`);
-      console.log(`rr: ${r.ratePerS.toFixed(0)} transactions/s, p50 ${r.latencyUs?.p50} us`);
+      assert.ok(r.ok > 0);
+      // rr's watchdog bound: duration + timeout (1 s) + 4 s
+      assert.ok(r.durationS >= 1 && r.durationS < 6, `duration: ${r.durationS}`);
     });
 
-    await t.step("crr: 4 connect loops, > 100 connections in 1 s", async () => {
+    await t.step("crr: 4 connect loops, 400 connections, one each", async () => {
       const r = await rrClient(client.ns, {
         host: server.ip,
         port: PORT,
         mode: "crr",
         streams: 4,
-        durationS: 1,
+        count: 400,
+        durationS: 60,
       });
       assertNoFailures(r);
-      assert.ok(r.ok > 100, `connections: ${r.ok}`);
+      assert.equal(r.ok, 400);
       assert.equal(r.connects, r.ok);
-      console.log(`crr: ${r.ratePerS.toFixed(0)} connections/s, p50 ${r.latencyUs?.p50} us`);
     });
 
     await t.step("crr: 200 concurrent connect loops over IPv6 without failures", async () => {
@@ -113,24 +129,24 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
         port: PORT,
         mode: "crr",
         streams: 200,
-        durationS: 1,
+        count: 1000,
+        durationS: 60,
         timeoutMs: 3_000,
       });
       assertNoFailures(r);
-      assert.ok(r.ok > 200, `connections: ${r.ok}`);
-      console.log(`crr x200 (IPv6): ${r.ratePerS.toFixed(0)} connections/s`);
+      assert.equal(r.ok, 1000);
     });
 
-    await t.step("probe: every attempt of a 1 s run succeeds", async () => {
+    await t.step("probe: every attempt succeeds", async () => {
       const r = await rrClient(client.ns, {
         host: server.ip,
         port: PORT,
         mode: "probe",
         intervalMs: 50,
-        durationS: 1,
+        count: 10,
       });
       assertNoFailures(r);
-      assert.ok(r.attempts >= 15 && r.attempts <= 20, `attempts: ${r.attempts}`);
+      assert.equal(r.attempts, 10);
       assert.equal(r.maxConsecutiveFailures, 0);
     });
 
@@ -158,16 +174,17 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
       assert.equal((await rrWhoami(client.ns, server.ip, PORT, { udp: true })).address, client.ip);
     });
 
-    await t.step("UDP rr: > 1000 transactions in 1 s", async () => {
+    await t.step("UDP rr: 2000 transactions", async () => {
       const r = await rrClient(client.ns, {
         host: server.ip,
         port: PORT,
         mode: "rr",
         udp: true,
-        durationS: 1,
+        count: 2000,
+        durationS: 60,
       });
       assert.equal(r.proto, "udp");
-      assert.ok(r.ok > 1000, `transactions: ${r.ok}`);
+      assert.equal(r.ok, 2000, `failures: ${JSON.stringify(r.firstFailures)}`);
     });
 
     await t.step("probe without a server counts refused connections", async () => {
@@ -184,7 +201,7 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
       assert.equal(r.latencyUs, null);
       assert.equal(r.firstFailures.length, 3);
       assert.equal(r.firstFailures[0]?.kind, "refused");
-      assert.ok(Date.now() - started < 5_000);
+      assert.ok(Date.now() - started < 10_000, "refusals do not wait for the timeout");
       await assert.rejects(rrName(client.ns, server.ip, PORT + 1), /refused/);
     });
 
@@ -199,36 +216,58 @@ Deno.test("rr measures rr, crr and probe between namespaces and answers name and
         timeoutMs: 300,
       });
       assert.deepEqual([r.ok, r.failed, r.failures.timeout], [0, 2, 2]);
-      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+      // 2 x 300 ms of timeouts; the bound is rr's (duration + timeout + 10 s in rrClient)
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     });
 
     await t.step("probe sees the gap while the server restarts, and recovers", async () => {
+      // Each phase lasts until the server's namespace has seen the probe's attempts (its TCP
+      // counters), and the probe runs until told to stop: no phase depends on timing.
+      const seen = async (counter: "PassiveOpens" | "OutRsts", more: number) => {
+        const from = await snmpCounter(server.ns, "Tcp", counter);
+        await waitFor(
+          `${more} more ${counter} in the server's namespace`,
+          async () => (await snmpCounter(server.ns, "Tcp", counter)) >= from + more,
+          20_000,
+          20,
+        );
+      };
+      const first = await rrServe(server.ns, { port: PORT + 2 });
+      const stop = new AbortController();
       const probe = rrClient(client.ns, {
         host: server.ip,
         port: PORT + 2,
         mode: "probe",
         intervalMs: 20,
         timeoutMs: 200,
-        durationS: 1.5,
+        durationS: 120,
+        stop: stop.signal,
       });
-      const first = await rrServe(server.ns, { port: PORT + 2 });
-      await new Promise((r) => setTimeout(r, 300));
-      await first.stop();
-      await new Promise((r) => setTimeout(r, 300));
-      const second = await rrServe(server.ns, { port: PORT + 2 });
+      try {
+        await seen("PassiveOpens", 5);
+        await first.stop();
+        await seen("OutRsts", 3); // refused: a reset for each SYN
+        const second = await rrServe(server.ns, { port: PORT + 2 });
+        await seen("PassiveOpens", 5);
+        stop.abort();
+        await second.stop();
+      } finally {
+        stop.abort();
+        await first.stop();
+      }
       const r = await probe;
-      await second.stop();
-      assert.ok(r.failures.refused > 0, JSON.stringify(r.failures));
+      assert.ok(r.failures.refused >= 3, JSON.stringify(r.failures));
       // A probe in flight when the server exits may see a reset or a short read instead.
       const { refused, reset, short_read } = r.failures;
       assert.equal(r.failed, refused + reset + short_read, JSON.stringify(r.firstFailures));
-      assert.ok(r.ok > 10, `ok: ${r.ok}`);
+      assert.ok(r.ok >= 10, `ok: ${r.ok}`);
       assert.ok(r.maxConsecutiveFailures < r.attempts);
+      assert.ok(r.durationS < 120, "the run ended when told, not at its duration");
     });
 
     const stats = await srv.stop();
     assert.ok(stats && stats.connections > 1000 && stats.transactions > 2000, `${stats}`);
-    assert.ok(stats.datagrams > 1000);
+    assert.ok(stats.datagrams >= 2000);
   } finally {
     await deletePair(pair.prefix);
   }
@@ -243,6 +282,39 @@ Deno.test("rrServe() reports a port that is already taken", async () => {
       rrServe(pair.server.ns, { port: PORT, bind: pair.server.ip }),
       /exited with code 1: .*Address already in use/,
     );
+  } finally {
+    await deletePair(pair.prefix);
+  }
+});
+
+// The conformance lab skips SCTP cells on this answer: it must be the kernel's, not a guess.
+Deno.test("sctpUnsupported() gives the kernel's answer; with SCTP, rr speaks it end to end", async () => {
+  const pair = await createPair();
+  try {
+    const why = await sctpUnsupported(pair.server.ns);
+    // a successful SCTP socket registers the protocol (loading the module if need be)
+    const registered = /^SCTP\s/m.test(await Deno.readTextFile("/proc/net/protocols"));
+    if (why !== undefined) {
+      assert.match(
+        why,
+        /^this kernel has no SCTP: an SCTP socket in rrt-.* failed with "Protocol not supported"/,
+      );
+      assert.equal(registered, false, "the kernel lists SCTP, yet the socket failed");
+      return;
+    }
+    assert.equal(registered, true);
+    await using srv = await rrServe(pair.server.ns, { port: PORT, name: "rrt-sctp", sctp: true });
+    assert.equal(await rrName(pair.client.ns, pair.server.ip, PORT, { sctp: true }), "rrt-sctp");
+    const r = await rrClient(pair.client.ns, {
+      host: pair.server.ip6,
+      port: srv.port,
+      mode: "probe",
+      count: 3,
+      intervalMs: 10,
+      sctp: true,
+    });
+    assert.equal(r.proto, "sctp");
+    assertNoFailures(r);
   } finally {
     await deletePair(pair.prefix);
   }

@@ -1,5 +1,5 @@
 // Bounded traffic between lab namespaces: every helper has a fixed count and timeout.
-import { inNs } from "./netns.ts";
+import { inNs, run } from "./netns.ts";
 
 /** `count` pings from namespace `ns` to `address`, 0.2 s apart, 1 s timeout each. */
 export async function ping(
@@ -44,4 +44,16 @@ export async function tcpConnect(
     timeoutMs: (timeoutS + 3) * 1000,
   });
   return r.code === 0;
+}
+
+/**
+ * A counter of /proc/net/snmp as namespace `ns` sees it, e.g. ("Tcp", "PassiveOpens"): how a
+ * test learns that traffic it started is arriving, without a sleep.
+ */
+export async function snmpCounter(ns: string, group: "Ip" | "Icmp" | "Tcp" | "Udp", name: string) {
+  const rows = (await run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"])).stdout.split("\n")
+    .filter((l) => l.startsWith(`${group}:`)).map((l) => l.split(/\s+/));
+  const i = rows[0]?.indexOf(name) ?? -1;
+  if (i < 0) throw new Error(`No ${group} counter "${name}" in /proc/net/snmp`);
+  return Number(rows[1]![i]);
 }

@@ -69,16 +69,27 @@ Deno.test("lb bad input: rejected or reported with the field, other services kee
     await Deno.writeTextFile(path, text);
     return path;
   };
-  // probes through both paths for the whole test
+  // probes through both paths for the whole test, stopped by its last step
+  const stop = new AbortController();
   const probes = [
-    rrClient(c.ns, { host: web.clusterIP!, port: 80, mode: "probe", durationS: 14 }),
+    rrClient(c.ns, {
+      host: web.clusterIP!,
+      port: 80,
+      mode: "probe",
+      durationS: 600,
+      stop: stop.signal,
+    }),
     rrClient(lab.external.ns, {
       host: lab.node("n1").ip,
       port: web.nodePort!,
       mode: "probe",
-      durationS: 14,
+      durationS: 600,
+      stop: stop.signal,
     }),
   ];
+  // a failed step must not leave the probes running to their bound
+  const finished = Promise.allSettled(probes);
+  await using _ = { [Symbol.asyncDispose]: () => (stop.abort(), finished.then(() => {})) };
 
   for (const [what, text, want] of BAD) {
     await t.step(`${what}: rejected with its path, offline and by the agent`, async () => {
@@ -145,9 +156,10 @@ endpoints: [{ addresses: [${a.ip}] }]
   );
 
   await t.step("the good service kept working throughout", async () => {
+    stop.abort();
     for (const r of await Promise.all(probes)) {
       assert.equal(r.failed, 0, JSON.stringify(r.firstFailures));
-      assert.ok(r.ok > 50);
+      assert.ok(r.ok > 0);
     }
   });
 });

@@ -6,6 +6,7 @@ import { Lab } from "../lab/lab.ts";
 import { ip } from "../lab/netns.ts";
 import { rrServe, rrWhoami } from "../lab/rr.ts";
 import { answers, applyServices, serviceOn, waitServed } from "./lb_lab.ts";
+import { waitConverged } from "../lab/converge.ts";
 
 const PORT = 8080;
 const SERVICE = `
@@ -43,6 +44,7 @@ Deno.test("lb: dual-stack services from pods and from outside", async () => {
   const c = await lab.addPod("n2", "x/c", { labels: { app: "client" } });
   await using _sa = await rrServe(a.ns, { port: PORT, name: a.key });
   await using _sb = await rrServe(b.ns, { port: PORT, name: b.key });
+  await waitConverged(lab); // IPv4 and IPv6 routes between the nodes' pods
   await applyServices(lab, SERVICE);
   await waitServed(lab, "x/web", 2);
   const s = (await serviceOn(lab, "n1", "x/web"))!;

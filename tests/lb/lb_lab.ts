@@ -8,6 +8,7 @@ export { waitFor };
 import { Lab, type LabOptions } from "../lab/lab.ts";
 import type { LabPod } from "../lab/pods.ts";
 import { rrName, rrServe, type RrServer } from "../lab/rr.ts";
+import { nodeApi, waitConverged } from "../lab/converge.ts";
 
 /** Writes `yaml` into the lab and applies it through node `node`'s CLI. */
 export async function applyServices(lab: Lab, yaml: string, node = "n1"): Promise<string> {
@@ -46,6 +47,25 @@ export async function waitServed(lab: Lab, key: string, active: number, nodes = 
           return false;
         }
       }
+    }
+    return true;
+  });
+}
+
+/**
+ * Every node with a running agent runs the load balancer again (health ok): after a restart,
+ * the agent is ready before its plugins have started.
+ */
+export async function waitLbRunning(lab: Lab): Promise<void> {
+  const nodes = [...lab.nodes.values()].filter((n) => n.agent.running).map((n) => n.name);
+  await waitFor("every node runs the load balancer", async () => {
+    for (const n of nodes) {
+      const st = await nodeApi<{ plugins: Array<{ id: string; health: string }> }>(
+        lab,
+        n,
+        "/v1/status",
+      );
+      if (st.plugins.find((p) => p.id === "lb")?.health !== "ok") return false;
     }
     return true;
   });
@@ -133,6 +153,7 @@ export async function webLab(
     for (const p of [a, b]) {
       servers.push(await rrServe(p.ns, { port: BACKEND_PORT, name: p.key, udp: true }));
     }
+    await waitConverged(lab); // each node routes to the other's backend
     await applyServices(lab, service);
     await waitServed(lab, serviceKey, 2);
     return {

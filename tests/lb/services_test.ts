@@ -7,6 +7,7 @@ import { ApiClient } from "../../core/api/client.ts";
 import { Lab } from "../lab/lab.ts";
 import { ip } from "../lab/netns.ts";
 import { rrClient, rrServe, rrWhoami } from "../lab/rr.ts";
+import { snmpCounter } from "../lab/traffic.ts";
 import {
   addresses,
   answers,
@@ -387,36 +388,72 @@ print(peer[0], peer[1], data.decode(), t.getpeername()[0], t.getpeername()[1])
       await applyServices(lab, manual("term", [{ ip: a.ip }, { ip: b.ip }]));
       await waitServed(lab, "x/term", 2);
       const term = await addresses(lab, "x/term");
-      // long connections through the per-packet path (outside) and the socket path (a pod)
+      // long connections through the per-packet path (outside) and the socket path (a pod),
+      // running until every change below is served; the phases wait on the backends' TCP
+      // counters (connections accepted, segments received), not on a fixed time
+      const backends = [a.ns, b.ns];
+      const sum = async (counter: string) =>
+        (await Promise.all(backends.map((ns) => snmpCounter(ns, "Tcp", counter))))
+          .reduce((x, y) => x + y, 0);
+      const grows = async (what: string, counter: string, from: number, by: number) =>
+        await waitFor(what, async () => (await sum(counter)) >= from + by);
+      const opened = await sum("PassiveOpens");
+      const stop = new AbortController();
       const long = [
-        rrClient(ext.ns, { host: n1.ip, port: term.nodePort!, mode: "rr", durationS: 6 }),
-        rrClient(c1.ns, { host: term.clusterIP!, port: 80, mode: "rr", durationS: 6 }),
+        rrClient(ext.ns, {
+          host: n1.ip,
+          port: term.nodePort!,
+          mode: "rr",
+          durationS: 300,
+          stop: stop.signal,
+        }),
+        rrClient(c1.ns, {
+          host: term.clusterIP!,
+          port: 80,
+          mode: "rr",
+          durationS: 300,
+          stop: stop.signal,
+        }),
       ];
-      await new Promise((r) => setTimeout(r, 1000));
-      // a terminates (still serving): new connections avoid it, existing ones finish
-      await applyServices(
-        lab,
-        manual("term", [{ ip: a.ip, ready: false, terminating: true }, {
-          ip: b.ip,
-        }]),
-      );
-      await waitServed(lab, "x/term", 1);
-      assert.deepEqual(await answers(ext.ns, n1.ip, term.nodePort!, 8), { "x/b": 8 });
-      assert.deepEqual(await answers(c2.ns, term.clusterIP!, 80, 8), { "x/b": 8 });
-      // only terminating backends left: they are used (as kube-proxy does)
-      await applyServices(lab, manual("term", [{ ip: a.ip, ready: false, terminating: true }]));
-      await waitFor("only the terminating backend is served", async () => {
-        const s = await serviceOn(lab, "n1", "x/term");
-        return s?.frontends.every((f) => f.backends.length === 1) ?? false;
-      });
-      assert.deepEqual(await answers(ext.ns, n2.ip, term.nodePort!, 4), { "x/a": 4 });
-      // a backend added meanwhile does not move established flows either
-      await applyServices(
-        lab,
-        manual("term", [{ ip: a.ip, ready: false, terminating: true }, {
-          ip: b.ip,
-        }, { ip: h.ip }]),
-      );
+      try {
+        await grows("both long connections are accepted", "PassiveOpens", opened, 2);
+        await grows("they carry transactions", "InSegs", await sum("InSegs"), 100);
+        // a terminates (still serving): new connections avoid it, existing ones finish
+        await applyServices(
+          lab,
+          manual("term", [{ ip: a.ip, ready: false, terminating: true }, {
+            ip: b.ip,
+          }]),
+        );
+        await waitServed(lab, "x/term", 1);
+        assert.deepEqual(await answers(ext.ns, n1.ip, term.nodePort!, 8), { "x/b": 8 });
+        assert.deepEqual(await answers(c2.ns, term.clusterIP!, 80, 8), { "x/b": 8 });
+        // only terminating backends left: they are used (as kube-proxy does)
+        await applyServices(lab, manual("term", [{ ip: a.ip, ready: false, terminating: true }]));
+        await waitFor("only the terminating backend is served", async () => {
+          const s = await serviceOn(lab, "n1", "x/term");
+          return s?.frontends.every((f) => f.backends.length === 1) ?? false;
+        });
+        assert.deepEqual(await answers(ext.ns, n2.ip, term.nodePort!, 4), { "x/a": 4 });
+        // a backend added meanwhile does not move established flows either
+        await applyServices(
+          lab,
+          manual("term", [{ ip: a.ip, ready: false, terminating: true }, {
+            ip: b.ip,
+          }, { ip: h.ip }]),
+        );
+        await waitFor("every node serves the added backend", async () => {
+          for (const n of ["n1", "n2"]) {
+            const s = await serviceOn(lab, n, "x/term");
+            if (!s?.frontends.every((f) => f.backends.length === 3)) return false;
+          }
+          return true;
+        });
+        await grows("the long connections go on after it", "InSegs", await sum("InSegs"), 100);
+      } finally {
+        stop.abort();
+        await Promise.allSettled(long);
+      }
       for (const r of await Promise.all(long)) {
         assert.equal(r.failed, 0, JSON.stringify(r.firstFailures));
         assert.ok(r.ok > 100, `${r.ok} transactions`);

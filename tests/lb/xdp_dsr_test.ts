@@ -7,7 +7,7 @@ import { parse, stringify } from "yaml";
 import type { Lab } from "../lab/lab.ts";
 import { run } from "../lab/netns.ts";
 import { rrClient, rrWhoami } from "../lab/rr.ts";
-import { addresses, answers, BACKEND_PORT, waitFor, webLab } from "./lb_lab.ts";
+import { addresses, answers, BACKEND_PORT, waitFor, waitLbRunning, webLab } from "./lb_lab.ts";
 
 const SERVICE = `
 apiVersion: v1
@@ -53,6 +53,7 @@ async function setMode(lab: Lab, mode: "snat" | "dsr"): Promise<void> {
     await n.agent.stop();
     await n.agent.start();
   }
+  await waitLbRunning(lab); // ready comes before the plugins have started with the new mode
 }
 
 Deno.test("lb: XDP and direct server return from outside (native routing)", async (t) => {

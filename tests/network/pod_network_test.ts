@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Lab, WORLD_IP } from "../lab/lab.ts";
 import { rrClient, rrServe, rrWhoami } from "../lab/rr.ts";
 import { ping } from "../lab/traffic.ts";
+import { waitConverged } from "../lab/converge.ts";
 
 const PORT = 7000;
 
@@ -36,18 +37,13 @@ for (const { name, routing, hostRouting } of VARIANTS) {
       bind: WORLD_IP,
     });
     try {
-      await t.step("every node knows every node and endpoint", async () => {
-        for (const n of ["n1", "n2", "n3"]) {
-          await waitFor(async () => {
-            const nodes = JSON.parse((await lab.hypha(n, ["node", "list", "-o", "json"])).stdout)
-              .nodes as Array<{ name: string; podCIDRs: string[] }>;
-            const eps = JSON.parse((await lab.hypha(n, ["endpoint", "list", "-o", "json"])).stdout)
-              .endpoints as unknown[];
-            return nodes.length === 3 && nodes.every((x) => x.podCIDRs.length === 1) &&
-              eps.length === 4;
-          }, `${n} sees 3 nodes and 4 endpoints`);
-        }
-      });
+      await t.step(
+        "every node knows every node and endpoint, and routes to the others",
+        async () => {
+          // the routes follow the node list: traffic before them is a race
+          await waitConverged(lab);
+        },
+      );
 
       await t.step(
         "pod to pod on the same node, and across nodes, with the pod's address",
@@ -135,14 +131,6 @@ async function forwarded(lab: Lab, node: string): Promise<number> {
   return Number(values![names!.indexOf("ForwDatagrams")]);
 }
 
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 for (const routing of ["tunnel", "native"] as const) {
   Deno.test(`pod network (${routing}): dual stack gives pods IPv6 too, local and across nodes`, async () => {
     await using lab = await Lab.create({
@@ -174,6 +162,7 @@ for (const routing of ["tunnel", "native"] as const) {
     }
     await using _s1 = await rrServe(a2.ns, { port: PORT });
     await using _s2 = await rrServe(b.ns, { port: PORT });
+    await waitConverged(lab); // IPv4 and IPv6 routes to the other node's pod CIDRs
     for (const to of [a2, b]) {
       const seen = await rrWhoami(a.ns, to.ips[1]!, PORT);
       assert.equal(seen.address, a.ips[1], `${to.key} sees a's IPv6 address`);

@@ -6,16 +6,9 @@ import { AgentProcess } from "../lab/agent_process.ts";
 import { Lab } from "../lab/lab.ts";
 import { run } from "../lab/netns.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await sleep(250);
-  }
-}
+import { hyphaRoutes, nodeApi, waitConverged } from "../lab/converge.ts";
+import { waitFor } from "../lab/wait.ts";
+import type { EndpointRow, NodeRow } from "../../core/api/backend.ts";
 
 Deno.test("cluster store faults: unreachable etcd, a conflicting node, a node that dies", async (t) => {
   await using lab = await Lab.create({
@@ -28,11 +21,11 @@ Deno.test("cluster store faults: unreachable etcd, a conflicting node, a node th
     await lab.etcd!.stop(0);
     await Promise.all(["n1", "n2", "n3"].map((n) => lab.node(n).agent.start({ waitReady: false })));
     await waitFor(
+      "the agent logs that etcd is unreachable",
       async () =>
         /registering the node: etcd unreachable, retrying/.test(
           await lab.node("n1").agent.logTail(20),
         ),
-      "the agent logs that etcd is unreachable",
     );
     const st = await lab.hypha("n1", ["status", "-o", "json"]);
     assert.equal(JSON.parse(st.stdout).node.ready, false, "not ready without a pod CIDR");
@@ -93,29 +86,34 @@ Deno.test("cluster store faults: unreachable etcd, a conflicting node, a node th
     "a node whose agent dies expires: the others drop its routes and endpoints",
     async () => {
       const c = await lab.addPod("n3", "x/c");
-      const nodes = async (node: string) =>
-        JSON.parse((await lab.hypha(node, ["node", "list", "-o", "json"])).stdout).nodes as Array<
-          { name: string; podCIDRs: string[] }
-        >;
-      const known = async (node: string) => (await nodes(node)).map((n) => n.name);
-      assert.deepEqual(await known("n1"), ["n1", "n2", "n3"]);
-      const cidr = (await nodes("n1")).find((n) => n.name === "n3")!.podCIDRs[0]!;
+      // n1 must have n3, its route and its endpoint first, or their absence proves nothing
+      await waitConverged(lab);
+      const nodes = async () => (await nodeApi<{ nodes: NodeRow[] }>(lab, "n1", "/v1/nodes")).nodes;
+      const known = async () => (await nodes()).map((n) => n.name);
+      const cidr = (await nodes()).find((n) => n.name === "n3")!.podCIDRs[0]!;
+      assert.ok((await hyphaRoutes(lab, "n1")).includes(cidr), `n1 routes ${cidr} to n3`);
+      const podsOnN1 = async () =>
+        (await nodeApi<{ endpoints: EndpointRow[] }>(lab, "n1", "/v1/endpoints")).endpoints
+          .map((e) => e.pod);
+      assert.ok((await podsOnN1()).includes("c"), "n1 knows n3's endpoint");
       await lab.node("n3").agent.stop("SIGKILL");
-      await waitFor(async () => !(await known("n1")).includes("n3"), "n1 forgot n3", 20_000);
-      const routes = (await lab.exec("n1", ["ip", "route", "show", "proto", "77"])).stdout;
-      assert.ok(!routes.includes(cidr), `n1 still routes ${cidr}: ${routes}`);
-      const eps = JSON.parse((await lab.hypha("n1", ["endpoint", "list", "-o", "json"])).stdout)
-        .endpoints as Array<{ pod: string }>;
-      assert.ok(!eps.some((e) => e.pod === "c"), "n3's endpoints expired with it");
+      await waitFor("n1 forgot n3", async () => !(await known()).includes("n3"));
+      // the node list, the routes and the endpoints each follow the store on their own
+      await waitFor(
+        `n1 no longer routes ${cidr}`,
+        async () => !(await hyphaRoutes(lab, "n1")).includes(cidr),
+      );
+      await waitFor(
+        "n3's endpoints expired with it",
+        async () => !(await podsOnN1()).includes("c"),
+      );
       // n3 comes back: it registers again with the same pod CIDR, and its pod is reachable again
       await lab.node("n3").agent.start();
-      await waitFor(async () => (await known("n1")).includes("n3"), "n3 is back on n1", 20_000);
+      await waitConverged(lab);
+      assert.equal((await nodes()).find((n) => n.name === "n3")?.podCIDRs[0], cidr, "same CIDR");
       await using _c = await rrServe(c.ns, { port: 7001 });
-      await waitFor(
-        async () =>
-          (await rrClient(a.ns, { host: c.ip, port: 7001, mode: "crr", count: 5 })).failed === 0,
-        "a reaches c again",
-      );
+      const r = await rrClient(a.ns, { host: c.ip, port: 7001, mode: "crr", count: 5 });
+      assert.equal(r.failed, 0, `a reaches c again: ${JSON.stringify(r.firstFailures)}`);
     },
   );
 });

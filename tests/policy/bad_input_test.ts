@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
+import { applyPolicy, waitConverged, waitPolicyApplied } from "../lab/converge.ts";
 
 const GOOD = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -68,8 +69,9 @@ Deno.test("policy bad input: rejected with field paths, the enforced policy stay
     assert.equal(await reach(client), true, "the client still gets through");
     assert.equal(await reach(other), false, "the other pod is still denied");
   };
-  await lab.hypha("n1", ["policy", "apply", await file("good.yaml", GOOD)]);
-  await new Promise((r) => setTimeout(r, 1000));
+  // both nodes know every pod's identity, then enforce the policy: only then is "as before" known
+  await waitConverged(lab);
+  await waitPolicyApplied(lab, await applyPolicy(lab, GOOD));
   await enforcedAsBefore();
 
   for (const [what, spec, message] of BAD) {

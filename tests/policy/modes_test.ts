@@ -2,10 +2,10 @@
 // (default deny without any policy) and `never`, each checked with real connections and the
 // datapath's audit counters.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import YAML from "yaml";
 import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
+import { applyPolicy, waitConverged, waitPolicyApplied } from "../lab/converge.ts";
 
 const DENY_ALL = (audit: boolean) =>
   `apiVersion: networking.k8s.io/v1
@@ -23,6 +23,7 @@ Deno.test("policy modes: audit reports without enforcing; always and never", asy
   const client = await lab.addPod("n1", "x/client");
   const server = await lab.addPod("n2", "x/server");
   await using _s = await rrServe(server.ns, { port: 80 });
+  await waitConverged(lab);
   const reach = async () =>
     (await rrClient(client.ns, {
       host: server.ip,
@@ -37,11 +38,11 @@ Deno.test("policy modes: audit reports without enforcing; always and never", asy
       .counters as Array<{ dropsByReason: Record<string, number> }>;
     return rows.reduce((n, r) => n + (r.dropsByReason.POLICY_AUDIT ?? 0), 0);
   };
-  const apply = async (text: string) => {
-    const file = join(lab.dir, "p.yaml");
-    await Deno.writeTextFile(file, text);
-    await lab.hypha("n1", ["policy", "apply", file]);
-    await new Promise((r) => setTimeout(r, 1000));
+  // the store revision of the last change: every node, also a restarted one, must enforce it
+  let revision = 0;
+  const apply = async (text: string, del = false) => {
+    revision = await applyPolicy(lab, text, { del });
+    await waitPolicyApplied(lab, revision);
   };
   const restartWith = async (policy: Record<string, unknown>) => {
     for (const n of lab.nodes.values()) {
@@ -50,7 +51,8 @@ Deno.test("policy modes: audit reports without enforcing; always and never", asy
       await n.agent.stop();
       await n.agent.start();
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitConverged(lab);
+    await waitPolicyApplied(lab, revision);
   };
 
   await t.step("a policy in audit mode lets traffic through and counts it", async () => {
@@ -75,9 +77,7 @@ Deno.test("policy modes: audit reports without enforcing; always and never", asy
   });
 
   await t.step("enforcement always: default deny without a policy selecting the pod", async () => {
-    const file = join(lab.dir, "p.yaml");
-    await Deno.writeTextFile(file, DENY_ALL(false));
-    await lab.hypha("n1", ["policy", "delete", file]);
+    await apply(DENY_ALL(false), true);
     await restartWith({ enforcement: "always" });
     assert.equal(await reach(), false);
     await apply(`apiVersion: networking.k8s.io/v1

@@ -11,6 +11,7 @@ import { Lab } from "../lab/lab.ts";
 import { rrClient, rrServe } from "../lab/rr.ts";
 import { attrs, launchBrowser } from "./_browser.ts";
 import { waitFor } from "../lab/wait.ts";
+import { applyPolicy, waitConverged, waitPolicyApplied } from "../lab/converge.ts";
 
 const SCREENSHOT = join(import.meta.dirname!, "screenshots", "service-map.png");
 
@@ -45,11 +46,11 @@ Deno.test("UI (lab): the agent's service map and flow table show real traffic an
   const db = await lab.addPod("n2", "shop/db", { labels: { app: "db" } });
   await using _backend = await rrServe(backend.ns, { port: 8080 });
   await using _db = await rrServe(db.ns, { port: 5432 });
-  for (const [name, text] of Object.entries(POLICIES)) {
-    const file = join(lab.dir, name);
-    await Deno.writeTextFile(file, text);
-    await lab.hypha("n1", ["policy", "apply", file]);
-  }
+  await waitConverged(lab);
+  let revision = 0;
+  for (const text of Object.values(POLICIES)) revision = await applyPolicy(lab, text);
+  // both policies (the audit one too: its probe passes either way) are in force on every node
+  await waitPolicyApplied(lab, revision);
   const probe = async (from: { ns: string }, to: { ip: string }, port: number) =>
     (await rrClient(from.ns, {
       host: to.ip,
@@ -59,11 +60,6 @@ Deno.test("UI (lab): the agent's service map and flow table show real traffic an
       intervalMs: 50,
       timeoutMs: 400,
     })).ok;
-  // the policies reach n2 through etcd
-  await waitFor(
-    "the policy is enforced on n2",
-    async () => (await probe(scanner, backend, 8080)) === 0,
-  );
   assert.equal(await probe(frontend, backend, 8080), 3, "frontend -> backend is allowed");
   assert.equal(await probe(scanner, backend, 8080), 0, "scanner -> backend is dropped");
   assert.equal(await probe(frontend, db, 5432), 3, "frontend -> db passes (audit mode)");
@@ -87,11 +83,18 @@ Deno.test("UI (lab): the agent's service map and flow table show real traffic an
       async () =>
         (await edge("ops/scanner->shop/backend").getAttribute("data-verdict")) === "DROPPED",
     );
-    assert.equal(
-      await edge("shop/frontend->shop/backend").getAttribute("data-verdict"),
-      "FORWARDED",
-    );
-    assert.equal(await edge("shop/frontend->shop/db").getAttribute("data-verdict"), "AUDIT");
+    // each edge appears when its flows reach the page: waited for one by one
+    for (
+      const [key, verdict] of [
+        ["shop/frontend->shop/backend", "FORWARDED"],
+        ["shop/frontend->shop/db", "AUDIT"],
+      ]
+    ) {
+      await waitFor(
+        `the edge ${key} shows ${verdict}`,
+        async () => (await edge(key!).getAttribute("data-verdict", { timeout: 1000 })) === verdict,
+      );
+    }
     assert.match(
       await edge("ops/scanner->shop/backend").locator("title").textContent() ?? "",
       /drop reasons: \S+/,

@@ -30,17 +30,30 @@ export function pluginRoutes(backend: AdminBackend): Hono {
   // Sub-apps of running plugins, looked up per request so enabling a plugin exposes its routes.
   app.all("/v1/plugins/:id/*", (c) => {
     const id = c.req.param("id");
-    const prefix = `/v1/plugins/${id}`;
-    const rest = c.req.path.slice(prefix.length) || "/";
-    for (const r of backend.pluginRoutes()) {
-      if (
-        r.plugin !== id || !(rest === r.path || rest.startsWith(`${r.path}/`) || r.path === "/")
-      ) continue;
-      const url = new URL(c.req.url);
-      url.pathname = rest.slice(r.path === "/" ? 0 : r.path.length) || "/";
-      return r.app.fetch(new Request(url, c.req.raw));
-    }
-    throw new NotFoundError(`No route ${c.req.path} (is plugin "${id}" enabled?)`);
+    const rest = c.req.path.slice(`/v1/plugins/${id}`.length) || "/";
+    const r = backend.pluginRoutes().find((r) =>
+      r.plugin === id && (r.path === "/" || rest === r.path || rest.startsWith(`${r.path}/`))
+    );
+    if (!r) throw new NotFoundError(`No route ${c.req.path} (is plugin "${id}" enabled?)`);
+    const prefix = `/v1/plugins/${id}${r.path === "/" ? "" : r.path}`;
+    return mounted(prefix, r.app).fetch(c.req.raw);
   });
   return app;
+}
+
+/**
+ * `sub` mounted at `prefix` in an app whose errors, and a path `sub` does not serve, are thrown
+ * on to the caller, so core's onError answers them (JSON, the error's status) as for its own
+ * routes. route() keeps a plugin's own onError if it set one, as Hono does for any sub-app.
+ * Built per request: a plugin's routes are few, and a plugin enabled later is seen at once.
+ */
+function mounted(prefix: string, sub: Hono): Hono {
+  return new Hono()
+    .route(prefix, sub)
+    .notFound((c) => {
+      throw new NotFoundError(`No route ${c.req.method} ${c.req.path}`);
+    })
+    .onError((err) => {
+      throw err;
+    });
 }

@@ -12,11 +12,15 @@
 //          that overruns its slot delays the next one instead of causing a burst.
 //   name, whoami  one query; prints the server's name / the client address it saw.
 //
+// SIGTERM or SIGINT ends a run early, as if its duration were over: the streams finish their
+// current attempt and the report covers what ran (a test stops traffic when its scenario ends).
 // Bounds: connect() is non-blocking with poll(); reads and writes use SO_RCVTIMEO/SO_SNDTIMEO,
 // so every connect, transaction or query ends within timeout_ms (rr: per transaction; crr and
 // probe: per attempt, connect included). Independently, a watchdog reports and exits at
 // duration + timeout + 4 s even if a thread is stuck (exit code 3, "stuck_streams").
 // With --udp, a "connection" is a connected UDP socket; lost datagrams show up as timeouts.
+// With --sctp, it is a one-to-one SCTP association (SOCK_STREAM, IPPROTO_SCTP) speaking the TCP
+// protocol of main.c; an RST close is an SCTP ABORT.
 #include "client.h"
 
 #include <errno.h>
@@ -50,6 +54,11 @@ struct job {
   uint8_t *tx; // header followed by the request bytes
   uint8_t rx[RXBUF];
 };
+
+static void stop_early(int sig) {
+  (void)sig;
+  atomic_store(&stop_all, true); // lock-free: async-signal-safe
+}
 
 static bool run_over(void) {
   return atomic_load(&stop_all) || now_ns() >= t_end;
@@ -97,12 +106,13 @@ static void set_io_timeout(int fd, int64_t ms) {
 // Connects by `deadline`; the socket is left blocking with `io_ms` read/write timeouts.
 // Returns 0 or an errno.
 static int open_conn(int64_t deadline, int64_t io_ms, bool linger0, int *fdp) {
-  int fd = socket(O.addr.ss_family, (O.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
-                                        SOCK_CLOEXEC, 0);
+  int fd = socket(O.addr.ss_family,
+                  (O.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  O.sctp ? IPPROTO_SCTP : 0);
   if (fd < 0) return errno;
   if (!O.udp) {
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!O.sctp) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct linger l = {.l_onoff = 1, .l_linger = 0};
     if (linger0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   }
@@ -372,7 +382,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rr client --host H --port P --mode rr|crr|probe|name|whoami\n"
           "         [--duration S] [--count N] [--streams K] [--interval-ms I] [--timeout-ms T]\n"
-          "         [--size REQ[/RESP]] [--udp] [--graceful-close] [--bind ADDR]\n"
+          "         [--size REQ[/RESP]] [--udp|--sctp] [--graceful-close] [--bind ADDR]\n"
           "         [--local-port P] [--json|--text]\n");
 }
 
@@ -386,7 +396,7 @@ int client_main(int argc, char **argv) {
       {"graceful-close", no_argument, 0, 'g'}, {"json", no_argument, 0, 'j'},
       {"text", no_argument, 0, 'x'},           {"help", no_argument, 0, 'h'},
       {"bind", required_argument, 0, 'b'},     {"local-port", required_argument, 0, 'l'},
-      {0, 0, 0, 0}};
+      {"sctp", no_argument, 0, 'S'},           {0, 0, 0, 0}};
   uint64_t local_port = 0;
   uint64_t port = 0;
   bool have_mode = false, have_duration = false;
@@ -435,6 +445,7 @@ int client_main(int argc, char **argv) {
       if (parse_size(optarg, &O.req, &O.resp)) return EXIT_USAGE;
       break;
     case 'u': O.udp = true; break;
+    case 'S': O.sctp = true; break;
     case 'b': O.bind = optarg; break;
     case 'l':
       if (parse_u64("local-port", optarg, 1, 65535, &local_port)) return EXIT_USAGE;
@@ -451,6 +462,10 @@ int client_main(int argc, char **argv) {
     usage();
     return EXIT_USAGE;
   }
+  if (O.udp && O.sctp) {
+    fprintf(stderr, "rr client: --udp and --sctp exclude each other\n");
+    return EXIT_USAGE;
+  }
   if (O.udp && (O.req > RR_MAX_UDP || O.resp > RR_MAX_UDP)) {
     fprintf(stderr, "rr client: --size with --udp: at most %u bytes each way\n", RR_MAX_UDP);
     return EXIT_USAGE;
@@ -464,6 +479,9 @@ int client_main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction stop = {.sa_handler = stop_early, .sa_flags = SA_RESTART};
+  sigaction(SIGTERM, &stop, NULL);
+  sigaction(SIGINT, &stop, NULL);
   raise_nofile();
   return O.mode == M_NAME || O.mode == M_WHOAMI ? query() : run();
 }

@@ -12,6 +12,7 @@ enum mode { M_RR, M_CRR, M_PROBE, M_NAME, M_WHOAMI };
 struct options {
   enum mode mode;
   bool udp, text, graceful_close;
+  bool sctp; // the stream socket is SCTP (one-to-one style) instead of TCP
   const char *host;
   uint16_t port;
   double duration_s;

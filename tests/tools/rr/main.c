@@ -4,12 +4,14 @@
 // libc only; built by scripts/build_tools.ts into tests/tools/build/rr.
 //
 // Command line
-//   rr serve --port P [--bind ADDR] [--name NAME] [--udp] [--threads N]
+//   rr serve --port P [--bind ADDR] [--name NAME] [--udp] [--sctp] [--threads N]
 //       --bind defaults to "::" (dual-stack; "0.0.0.0" when IPv6 is off), --port 0 picks a free
-//       port, --name defaults to the hostname, --udp also serves UDP on the same port.
+//       port, --name defaults to the hostname, --udp also serves UDP on the same port, --sctp
+//       listens on SCTP (one-to-one associations, the TCP protocol below) instead of TCP; without
+//       SCTP in the kernel it exits 1 with "Protocol not supported".
 //       Runs until SIGTERM/SIGINT, then exits 0. Details in server.c.
 //   rr client --host H --port P --mode rr|crr|probe|name|whoami [--duration S] [--count N]
-//       [--streams K] [--interval-ms I] [--timeout-ms T] [--size REQ[/RESP]] [--udp]
+//       [--streams K] [--interval-ms I] [--timeout-ms T] [--size REQ[/RESP]] [--udp|--sctp]
 //       [--graceful-close] [--bind ADDR] [--local-port P] [--json|--text]
 //       Defaults: 10 s (300 s when only --count is given), 1 stream, 100 ms, 1000 ms, 1/1 bytes.
 //       --bind/--local-port fix the client's address and port (a fixed port closes with RST).

@@ -56,6 +56,10 @@ const char *mode_name(enum mode m) {
   return MODE_NAMES[m];
 }
 
+static const char *proto_name(const struct options *o) {
+  return o->udp ? "udp" : o->sctp ? "sctp" : "tcp";
+}
+
 static int by_time(const void *a, const void *b) {
   double x = ((const struct failure *)a)->t_ms, y = ((const struct failure *)b)->t_ms;
   return (x > y) - (x < y);
@@ -64,7 +68,7 @@ static int by_time(const void *a, const void *b) {
 static void print_json(const struct options *o, const struct stream *t, double elapsed_s,
                        uint64_t stuck, const struct failure *first, int nfirst) {
   printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"host\":", mode_name(o->mode),
-         o->udp ? "udp" : "tcp");
+         proto_name(o));
   json_str(stdout, o->host);
   printf(",\"port\":%u,\"streams\":%llu,\"request_size\":%u,\"response_size\":%u,"
          "\"timeout_ms\":%llu,\"interval_ms\":%llu,\"duration_s\":%.4f,\"attempts\":%llu,"
@@ -102,7 +106,7 @@ static void print_json(const struct options *o, const struct stream *t, double e
 static void print_text(const struct options *o, const struct stream *t, double elapsed_s,
                        uint64_t stuck, const struct failure *first, int nfirst) {
   printf("%s %s %s port %u: %llu stream(s), size %u/%u, %.2f s\n", mode_name(o->mode),
-         o->udp ? "udp" : "tcp", o->host, o->port,
+         proto_name(o), o->host, o->port,
          (unsigned long long)(o->mode == M_PROBE ? 1 : o->streams), o->req, o->resp, elapsed_s);
   printf("  ok %llu  failed %llu  connects %llu  rate %.1f/s\n", (unsigned long long)t->ok,
          (unsigned long long)t->failed, (unsigned long long)t->connects,
@@ -180,7 +184,7 @@ void report_query(const struct options *o, int err, const char *answer, uint64_t
     return;
   }
   printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"host\":", mode_name(o->mode),
-         o->udp ? "udp" : "tcp");
+         proto_name(o));
   json_str(stdout, o->host);
   printf(",\"port\":%u,\"ok\":%s,", o->port, err ? "false" : "true");
   if (err) {

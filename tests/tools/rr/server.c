@@ -162,7 +162,7 @@ static void accept_all(struct worker *w) {
       return;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); // fails harmlessly on SCTP
     struct conn *c = calloc(1, sizeof *c);
     if (!c) {
       close(fd);
@@ -276,9 +276,11 @@ static void *worker_run(void *arg) {
   }
 }
 
-// Binds `addr` (for "::", dual-stack); TCP also listens. Returns the fd or -1 with errno set.
-static int open_socket(int type, const struct sockaddr_storage *addr, socklen_t len) {
-  int fd = socket(addr->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+// Binds `addr` (for "::", dual-stack); a stream socket (TCP, or SCTP one-to-one with
+// IPPROTO_SCTP) also listens. Returns the fd or -1 with errno set (EPROTONOSUPPORT: no SCTP in
+// this kernel).
+static int open_socket(int type, int proto, const struct sockaddr_storage *addr, socklen_t len) {
+  int fd = socket(addr->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd < 0) return -1;
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -305,7 +307,8 @@ static void set_port(struct sockaddr_storage *ss, uint16_t port) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: rr serve --port P [--bind ADDR] [--name NAME] [--udp] [--threads N]\n");
+  fprintf(stderr, "usage: rr serve --port P [--bind ADDR] [--name NAME] [--udp] [--sctp] "
+                  "[--threads N]\n");
 }
 
 int server_main(int argc, char **argv) {
@@ -313,9 +316,9 @@ int server_main(int argc, char **argv) {
       {"port", required_argument, 0, 'p'}, {"bind", required_argument, 0, 'b'},
       {"name", required_argument, 0, 'n'}, {"udp", no_argument, 0, 'u'},
       {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"sctp", no_argument, 0, 'S'},          {0, 0, 0, 0}};
   uint64_t port = 0, threads = sysconf(_SC_NPROCESSORS_ONLN);
-  bool have_port = false, udp = false;
+  bool have_port = false, udp = false, sctp = false;
   const char *bind_addr = NULL;
   if (threads < 1) threads = 1;
   if (threads > 16) threads = 16;
@@ -329,6 +332,7 @@ int server_main(int argc, char **argv) {
     case 'b': bind_addr = optarg; break;
     case 'n': snprintf(server_name, sizeof server_name, "%s", optarg); break;
     case 'u': udp = true; break;
+    case 'S': sctp = true; break;
     case 't':
       if (parse_u64("threads", optarg, 1, 64, &threads)) return EXIT_USAGE;
       break;
@@ -349,14 +353,15 @@ int server_main(int argc, char **argv) {
     fprintf(stderr, "rr serve: --bind \"%s\": %s\n", shown, gai_strerror(r));
     return EXIT_USAGE;
   }
-  listen_ep.fd = open_socket(SOCK_STREAM, &addr, len);
+  const int stream_proto = sctp ? IPPROTO_SCTP : 0;
+  listen_ep.fd = open_socket(SOCK_STREAM, stream_proto, &addr, len);
   if (listen_ep.fd < 0 && !bind_addr && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
     shown = "0.0.0.0"; // IPv6 disabled in this namespace
     resolve(shown, port, true, &addr, &len);
-    listen_ep.fd = open_socket(SOCK_STREAM, &addr, len);
+    listen_ep.fd = open_socket(SOCK_STREAM, stream_proto, &addr, len);
   }
   if (listen_ep.fd < 0) {
-    fprintf(stderr, "rr serve: listening on TCP %s port %llu: %s\n", shown,
+    fprintf(stderr, "rr serve: listening on %s %s port %llu: %s\n", sctp ? "SCTP" : "TCP", shown,
             (unsigned long long)port, strerror(errno));
     return 1;
   }
@@ -368,7 +373,7 @@ int server_main(int argc, char **argv) {
   format_addr(&bound, ip, sizeof ip, &actual);
   if (udp) {
     set_port(&addr, actual);
-    udp_ep.fd = open_socket(SOCK_DGRAM, &addr, len);
+    udp_ep.fd = open_socket(SOCK_DGRAM, 0, &addr, len);
     if (udp_ep.fd < 0) {
       fprintf(stderr, "rr serve: binding UDP %s port %u: %s\n", shown, actual, strerror(errno));
       return 1;
@@ -409,7 +414,8 @@ int server_main(int argc, char **argv) {
 
   printf("{\"event\":\"listening\",\"bind\":");
   json_str(stdout, shown);
-  printf(",\"port\":%u,\"udp\":%s,\"name\":", actual, udp ? "true" : "false");
+  printf(",\"port\":%u,\"udp\":%s,\"sctp\":%s,\"name\":", actual, udp ? "true" : "false",
+         sctp ? "true" : "false");
   json_str(stdout, server_name);
   printf(",\"threads\":%llu,\"pid\":%d}\n", (unsigned long long)threads, (int)getpid());
   fflush(stdout);
