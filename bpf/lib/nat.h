@@ -10,9 +10,9 @@
  * replies would otherwise be taken for a translation's). The reply of a translation is one, also
  * on the port of a service frontend (a HostPort in the range, a NodePort range that overlaps
  * it): the load balancer asks snat_is_reply() first, as the kernel's conntrack finds a reply
- * before NAT rules are consulted. The ICMP echo id is
- * translated like a port. Masquerade is IPv4 only (IPv6 pod addresses are expected to be
- * routable). Entries expire like conntrack entries and the agent garbage-collects them.
+ * before NAT rules are consulted. The ICMP echo id is translated like a port. Masquerade is
+ * IPv4 only (IPv6 pod addresses are expected to be routable). Entries expire like conntrack
+ * entries and the agent garbage-collects them.
  *
  * A closed TCP translation gives its port to a new connection's SYN at once, as the kernel's
  * conntrack lets a SYN reopen a TIME_WAIT or CLOSE tuple: when it ended with a RST, or with
@@ -302,15 +302,13 @@ __always_inline_hypha int rev_snat(struct __sk_buff *skb, const struct hypha_pac
 }
 
 /* Whether a packet addressed to the node may be the reply of a flow SNATed to it: TCP, UDP or
- * an ICMP echo, to the node address of its family and a port the NAT gives out. */
+ * an ICMP echo, to the node address of its family. (Any port: a translation made before the
+ * range changed keeps its port until it ends.) */
 __always_inline_hypha int snat_reply_candidate(const struct hypha_tuple *t,
 					       const struct node_config *cfg)
 {
 	if (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP &&
 	    !(t->proto == IPPROTO_ICMP && t->sport))
-		return 0;
-	__u16 port = bpf_ntohs(t->dport);
-	if (port < cfg->nat_port_min || port > cfg->nat_port_max)
 		return 0;
 	__u32 node[4];
 	node_address(cfg, t->family, node);
@@ -318,10 +316,12 @@ __always_inline_hypha int snat_reply_candidate(const struct hypha_tuple *t,
 	       t->daddr[3] == node[3] && (node[0] | node[1] | node[2] | node[3]);
 }
 
-/* Whether a packet addressed to the node is the reply of a translated flow. */
+/* Whether a packet addressed to the node's frontend is the reply of a translated flow. Only
+ * ports in the NAT range are looked up, so a NodePort outside it costs nothing per packet. */
 __always_inline_hypha int snat_is_reply(const struct hypha_tuple *t, const struct node_config *cfg)
 {
-	if (!snat_reply_candidate(t, cfg))
+	__u16 port = bpf_ntohs(t->dport);
+	if (port < cfg->nat_port_min || port > cfg->nat_port_max || !snat_reply_candidate(t, cfg))
 		return 0;
 	struct ct_key key;
 	ct_key_from(&key, t, CT_INGRESS, 0);
