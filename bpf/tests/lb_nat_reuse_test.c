@@ -9,6 +9,21 @@
 #define OTHER_PORT 41000
 #define FE_ON_NAT_PORT 13 /* a frontend (a HostPort) on NODE_IP:NAT_PORT/TCP */
 
+/* A NodePort whose backend is REMOTE_POD (native routing, the FIB answers). */
+static __always_inline void remote_scene(void)
+{
+	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
+	mock_fib_success();
+}
+
+/* ... and CLIENT's translated connection to it, as its earlier packets left it. */
+static __always_inline void client_flow_scene(void)
+{
+	remote_scene();
+	remote_flow_state();
+	flow_put4(CLIENT, NODE_IP, CLIENT_PORT, NODEPORT, IPPROTO_TCP, FE_TCP, BE_REMOTE);
+}
+
 /* Every NAT port towards REMOTE_POD:POD_PORT held by a translation of OTHER (from
  * OTHER_PORT + i), not expired, closed as `flags` (NAT_F_*) says. */
 static __always_inline void ports_held(__u16 flags)
@@ -69,8 +84,7 @@ PKTGEN(regression_syn_takes_port_closed_by_rst)
 
 SETUP(regression_syn_takes_port_closed_by_rst)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(NAT_F_RST);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -89,8 +103,7 @@ PKTGEN(syn_takes_port_client_closed_first)
 
 SETUP(syn_takes_port_client_closed_first)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(NAT_F_FIN_OUT | NAT_F_OUT_FIRST | NAT_F_FIN_IN);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -110,8 +123,7 @@ PKTGEN(backend_closed_first_keeps_port)
 
 SETUP(backend_closed_first_keeps_port)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(NAT_F_FIN_IN | NAT_F_FIN_OUT);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -130,8 +142,7 @@ PKTGEN(half_closed_keeps_port)
 
 SETUP(half_closed_keeps_port)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(NAT_F_FIN_OUT | NAT_F_OUT_FIRST);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -150,8 +161,7 @@ PKTGEN(live_translations_keep_ports)
 
 SETUP(live_translations_keep_ports)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(0);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -170,8 +180,7 @@ PKTGEN(non_syn_takes_no_closed_port)
 
 SETUP(non_syn_takes_no_closed_port)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	ports_held(NAT_F_RST);
 	return test_tail_call(ctx, HOST_INGRESS);
 }
@@ -190,10 +199,7 @@ PKTGEN(client_rst_recorded)
 
 SETUP(client_rst_recorded)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
-	remote_flow_state();
-	flow_put4(CLIENT, NODE_IP, CLIENT_PORT, NODEPORT, IPPROTO_TCP, FE_TCP, BE_REMOTE);
+	client_flow_scene();
 	return test_tail_call(ctx, HOST_INGRESS);
 }
 
@@ -214,10 +220,7 @@ PKTGEN(client_fin_first_recorded)
 
 SETUP(client_fin_first_recorded)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
-	remote_flow_state();
-	flow_put4(CLIENT, NODE_IP, CLIENT_PORT, NODEPORT, IPPROTO_TCP, FE_TCP, BE_REMOTE);
+	client_flow_scene();
 	return test_tail_call(ctx, HOST_INGRESS);
 }
 
@@ -237,10 +240,7 @@ PKTGEN(client_fin_second_recorded)
 
 SETUP(client_fin_second_recorded)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
-	remote_flow_state();
-	flow_put4(CLIENT, NODE_IP, CLIENT_PORT, NODEPORT, IPPROTO_TCP, FE_TCP, BE_REMOTE);
+	client_flow_scene();
 	struct nat_entry *back = reply_side(NAT_PORT);
 	if (back)
 		back->flags = NAT_F_FIN_IN;
@@ -263,8 +263,7 @@ PKTGEN(backend_fin_recorded)
 
 SETUP(backend_fin_recorded)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	remote_flow_state();
 	struct nat_entry *back = reply_side(NAT_PORT);
 	if (back)
@@ -291,8 +290,7 @@ PKTGEN(syn_reopening_tuple_clears_close)
 
 SETUP(syn_reopening_tuple_clears_close)
 {
-	nodeport(CONFIG_F_HOST_ROUTING, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
-	mock_fib_success();
+	remote_scene();
 	remote_flow_state();
 	struct nat_entry *back = reply_side(NAT_PORT);
 	if (back)
