@@ -10,17 +10,16 @@
 //               node for the other-node backend
 // Both labs stay up, so the three alternate ROUNDS times; medians are reported.
 //
-// hypha SNATs connections to a remote backend to the node's address with ports from
-// networking.natPort{Min,Max} (4,536 by default), and an entry keeps its port long after the
-// connection closed (bpf/lib/nat.h: nat_refresh() gives every refreshed entry the established
-// lifetime). So a sustained run of thousands of connections per second exhausts the ports and
-// new connections are dropped (NAT_NO_PORT). The other-node runs are therefore bounded by count
-// (BENCH_NODEPORT_OTHER_COUNT connections each, few enough for the whole benchmark), and one
-// sustained run per design at the end shows what happens past the range.
+// A remote backend's connections are SNATed to the node (hypha: bpf/lib/nat.h, ports from
+// networking.natPort{Min,Max}; iptables: the kernel's masquerade). Each closes with a RST, so its
+// translation may give its port to the next connection at once (as the kernel's conntrack lets
+// a SYN reopen a closed tuple); the sustained rows run long enough (BENCH_NODEPORT_SUSTAINED_S)
+// for more connections than the NAT range has ports, so a design that held closed translations
+// for their closing lifetime would run out of ports and fail connections there.
 import { join } from "node:path";
 import { ApiClient } from "../../core/api/client.ts";
 import { Lab } from "../../tests/lab/lab.ts";
-import { rrClient, rrName, type RrResult, rrServe, type RrServer } from "../../tests/lab/rr.ts";
+import { rrClient, rrName, rrServe, type RrServer } from "../../tests/lab/rr.ts";
 import { median, newReport, type Report, row } from "../lib/report.ts";
 import {
   BASELINE_POD_CIDR,
@@ -36,15 +35,25 @@ import { lbStatus, waitProgrammed, writeServices } from "./hypha_services.ts";
 const env = (name: string, fallback: string) => Deno.env.get(name) ?? fallback;
 const SECONDS = Number(env("BENCH_SECONDS", "3"));
 const ROUNDS = Number(env("BENCH_ROUNDS", "3"));
-const OTHER_COUNT = Number(env("BENCH_NODEPORT_OTHER_COUNT", "400"));
+const SUSTAINED_S = Number(env("BENCH_NODEPORT_SUSTAINED_S", "12"));
+const AGENT_READY_MS = 120_000;
 const PORT = 7100;
 const NODE_PORTS = { same: 30001, other: 30002 } as const;
 const push = <K>(m: Map<K, number[]>, k: K, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
 
 type Where = keyof typeof NODE_PORTS;
+/** A kind of run: the backend it reaches and for how long. */
+type Run = "same" | "other" | "sustained";
+const RUNS: Run[] = ["same", "other", "sustained"];
+const RUN_BACKEND: Record<Run, Where> = { same: "same", other: "other", sustained: "other" };
+const RUN_SECONDS: Record<Run, number> = {
+  same: SECONDS,
+  other: SECONDS,
+  sustained: SUSTAINED_S,
+};
 type Design = "iptables" | "hypha tc" | "hypha XDP";
 const DESIGNS: Design[] = ["iptables", "hypha tc", "hypha XDP"];
-const METRICS = ["crr rate", "crr p50", "crr p99"] as const;
+const METRICS = ["crr rate", "crr p50", "crr p99", "failed connections"] as const;
 type Metric = typeof METRICS[number];
 
 /** Where a design is reached from: the external namespace, the node address. */
@@ -77,7 +86,10 @@ async function hyphaLab(xdp: "off" | "generic", servers: RrServer[]) {
     nodeConfig: { plugins: { lb: { enabled: true, xdp } } },
   });
   try {
-    await lab.startAgents();
+    // a machine busy with other labs starts agents slowly: wait longer than tests do
+    await Promise.all(
+      ["n1", "n2"].map((n) => lab.node(n).agent.start({ timeoutMs: AGENT_READY_MS })),
+    );
     const same = await lab.addPod("n1", "bench/same");
     const other = await lab.addPod("n2", "bench/other");
     servers.push(await rrServe(same.ns, { port: PORT, name: "same" }));
@@ -109,11 +121,10 @@ export async function benchLbNodePort(): Promise<Report[]> {
   const servers: RrServer[] = [];
   const failures: string[] = [];
   const notes: string[] = [];
-  /** "<design>|<where>|<metric>" -> samples */
+  /** "<design>|<run>|<metric>" -> samples */
   const samples = new Map<string, number[]>();
   /** "<hypha design>, <where>": packets per connection n1's tc ingress counted on eth0 */
   const tcPackets = new Map<string, number[]>();
-  const sustained = new Map<Design, RrResult>();
   let kp: KubeProxyInstall | undefined;
   let labB: Lab | undefined;
   try {
@@ -156,48 +167,44 @@ export async function benchLbNodePort(): Promise<Report[]> {
         const name = await rrName(t.ext, t.node, NODE_PORTS[where], { timeoutMs: 2_000 });
         if (name !== where) throw new Error(`${d} ${where}: answered by "${name}"`);
         await rrClient(t.ext, {
-          ...load(where),
+          mode: "crr",
+          count: 100,
+          durationS: 60,
           host: t.node,
           port: NODE_PORTS[where],
-          count: 100,
         });
       }
     }
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 ? [...DESIGNS].reverse() : DESIGNS;
-      for (const where of ["same", "other"] as const) {
+      for (const run of RUNS) {
+        const where = RUN_BACKEND[run];
         for (const d of order) {
           const t = targets[d];
           const before = t.socket ? await eth0Ingress(t.socket) : 0;
           const r = await rrClient(t.ext, {
-            ...load(where),
+            mode: "crr",
+            durationS: RUN_SECONDS[run],
             host: t.node,
             port: NODE_PORTS[where],
           });
-          if (t.socket) {
+          if (t.socket && run !== "sustained") {
             const per = (await eth0Ingress(t.socket) - before) / Math.max(1, r.ok);
             push(tcPackets, `${d}, ${where}-node`, per);
           }
           if (r.failed || !r.latencyUs) {
             failures.push(
-              `${d} ${where}: ${r.failed} failed ${JSON.stringify(r.firstFailures[0])}`,
+              `${d} ${run} round ${round + 1}: ${r.ok} ok, ${r.failed} failed ${
+                JSON.stringify(r.firstFailures[0])
+              }`,
             );
           }
-          push(samples, `${d}|${where}|crr rate`, r.ratePerS);
-          push(samples, `${d}|${where}|crr p50`, r.latencyUs?.p50 ?? 0);
-          push(samples, `${d}|${where}|crr p99`, r.latencyUs?.p99 ?? 0);
+          push(samples, `${d}|${run}|crr rate`, r.ratePerS);
+          push(samples, `${d}|${run}|crr p50`, r.latencyUs?.p50 ?? 0);
+          push(samples, `${d}|${run}|crr p99`, r.latencyUs?.p99 ?? 0);
+          push(samples, `${d}|${run}|failed connections`, r.failed);
         }
       }
-    }
-    for (const d of DESIGNS) {
-      const t = targets[d];
-      const r = await rrClient(t.ext, {
-        host: t.node,
-        port: NODE_PORTS.other,
-        mode: "crr",
-        durationS: SECONDS,
-      });
-      sustained.set(d, r);
     }
   } finally {
     await kp?.remove().catch(() => {});
@@ -209,32 +216,26 @@ export async function benchLbNodePort(): Promise<Report[]> {
       `${k} backend: ${median(v).toFixed(1)} packets per connection reach n1's tc ingress`,
     );
   }
-  return reports(samples, sustained, notes, failures);
+  return reports(samples, notes, failures);
 }
 
-/** Same node: SECONDS of connections; other node: OTHER_COUNT connections (see the top). */
-function load(where: Where) {
-  return where === "same"
-    ? { mode: "crr" as const, durationS: SECONDS }
-    : { mode: "crr" as const, count: OTHER_COUNT, durationS: 60 };
-}
-
-function reports(
-  samples: Map<string, number[]>,
-  sustained: Map<Design, RrResult>,
-  extra: string[],
-  failures: string[],
-): Report[] {
-  const med = (d: Design, w: Where, m: Metric) => median(samples.get(`${d}|${w}|${m}`)!);
-  const label = { same: "backend on the same node", other: "backend on the other node" };
+function reports(samples: Map<string, number[]>, extra: string[], failures: string[]): Report[] {
+  const med = (d: Design, run: Run, m: Metric) => median(samples.get(`${d}|${run}|${m}`)!);
+  const total = (d: Design, run: Run) =>
+    samples.get(`${d}|${run}|failed connections`)!.reduce((a, b) => a + b, 0);
+  const label: Record<Run, string> = {
+    same: "backend on the same node",
+    other: "backend on the other node",
+    sustained: `backend on the other node, sustained ${SUSTAINED_S} s`,
+  };
   const common = [
-    `median of ${ROUNDS} alternating rounds; same node: ${SECONDS} s of connections, other ` +
-    `node: ${OTHER_COUNT} connections per run (hypha's SNAT port range, see the sustained ` +
-    "row); 1 client stream from the lab's external namespace to the node's address and node " +
-    "port; crr: connect, 1-byte request and response, close with RST; p50/p99: connect to " +
-    "response",
-    `sustained: one run of ${SECONDS} s per design to the other-node backend after the rounds: ${
-      [...sustained].map(([d, r]) => `${d} ${r.ok} ok, ${r.failed} failed`).join("; ")
+    `median of ${ROUNDS} alternating rounds; each run: ${SECONDS} s of connections (sustained: ` +
+    `${SUSTAINED_S} s); 1 client stream from the lab's external namespace to the node's ` +
+    "address and node port; crr: connect, 1-byte request and response, close with RST; " +
+    "p50/p99: connect to response; failed connections: median per run (a connection that " +
+    "gets no answer within 1 s)",
+    `failed connections over all rounds: ${
+      DESIGNS.map((d) => RUNS.map((run) => `${d} ${run} ${total(d, run)}`).join(", ")).join("; ")
     }`,
     "hypha: native routing, SNAT mode (a remote backend sees the node); iptables: kube-proxy " +
     "rules (externalTrafficPolicy Cluster: every NodePort connection masqueraded)",
@@ -243,30 +244,16 @@ function reports(
   ];
   const make = (name: string, baseline: Design, hypha: Design) => {
     const r = newReport(name, baseline);
-    for (const w of ["same", "other"] as const) {
+    for (const run of RUNS) {
       for (const m of METRICS) {
         const lower = m !== "crr rate";
+        const unit = m === "crr rate" ? "connections/s" : m === "failed connections" ? "" : "µs";
         r.rows.push(
-          row(
-            `${label[w]}: ${m}`,
-            lower ? "µs" : "connections/s",
-            med(baseline, w, m),
-            med(hypha, w, m),
-            {
-              ...(lower ? { lowerIsBetter: true } : {}),
-            },
-          ),
+          row(`${label[run]}: ${m}`, unit, med(baseline, run, m), med(hypha, run, m), {
+            ...(lower ? { lowerIsBetter: true } : {}),
+          }),
         );
       }
-    }
-    const [b, h] = [sustained.get(baseline), sustained.get(hypha)];
-    if (b && h) {
-      r.rows.push(row(
-        `backend on the other node, sustained ${SECONDS} s: crr rate`,
-        "connections/s",
-        b.ratePerS,
-        h.ratePerS,
-      ));
     }
     r.notes.push(...common);
     return r;

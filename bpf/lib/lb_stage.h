@@ -10,7 +10,8 @@
  *   the source translated to this node (SNAT, the default) or, in DSR mode (IPv4), with the
  *   client's address and the service address in an IP option. A frontend without backends
  *   refuses (TCP RST, ICMP port unreachable) or, with LB_FE_DROP_EMPTY, drops. Returns
- *   STAGE_NEXT for packets that are not for a frontend.
+ *   STAGE_NEXT for packets that are not for a frontend, and for replies of translated flows
+ *   that arrive on a frontend's port (nat.h).
  * - lb_rev_xlate(): a packet whose tuple (backend -> client) is in hypha_lb_rev gets the
  *   service address as its source. Returns 1 when translated, 0 when not, or -DROP_*.
  * - lb_dsr_ingress(): see lb_dsr.h.
@@ -172,7 +173,7 @@ __always_inline_hypha int lb_from_netdev(struct __sk_buff *skb, const struct hyp
 	if (!lcfg)
 		return STAGE_NEXT;
 	struct lb_frontend *fe = lb_frontend(t->daddr, t->dport, t->proto, t->family);
-	if (!fe || !(fe->flags & LB_FE_EXTERNAL))
+	if (!fe || !(fe->flags & LB_FE_EXTERNAL) || snat_is_reply(t, cfg))
 		return STAGE_NEXT;
 	if (!lb_source_allowed(fe, t->saddr, t->family))
 		return -DROP_LB_SOURCE_RANGE;

@@ -5,9 +5,9 @@
  *   into the pod (the destination is the pod now);
  * - a remote backend (SNAT mode, native routing): the source becomes this node too and the
  *   packet leaves again right here after a FIB lookup (XDP_TX / redirect).
- * Everything else (not a frontend, no backend to refuse with, DSR, tunnel mode, IP options, a
- * next hop without a neighbour entry) is passed untouched to the tc stage, which handles every
- * case. Drops are counted by reason like the tc stages'. Checksums are updated
+ * Everything else (not a frontend, the reply of a translated flow, no backend to refuse with,
+ * DSR, tunnel mode, IP options, a next hop without a neighbour entry) is passed untouched to the
+ * tc stage, which handles every case. Drops are counted by reason like the tc stages'. Checksums are updated
  * incrementally as full checksums (RFC 1624): what a NIC hands to XDP carries full checksums.
  */
 #ifndef HYPHA_LB_XDP_H
@@ -207,7 +207,7 @@ __always_inline_hypha int lb_xdp(struct xdp_md *ctx)
 	if (xdp_parse(ctx, &f))
 		return XDP_PASS;
 	struct lb_frontend *fe = lb_frontend(f.t.daddr, f.t.dport, f.t.proto, f.t.family);
-	if (!fe || !(fe->flags & LB_FE_EXTERNAL))
+	if (!fe || !(fe->flags & LB_FE_EXTERNAL) || snat_is_reply(&f.t, cfg))
 		return XDP_PASS;
 	if (!lb_source_allowed(fe, f.t.saddr, f.t.family))
 		return xdp_drop(ctx, DROP_LB_SOURCE_RANGE);

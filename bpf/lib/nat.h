@@ -6,9 +6,19 @@
  * entry (the pod's original tuple, CT_EGRESS) holds the node address and port it was given;
  * the ingress entry (the reply tuple as it arrives from outside, CT_INGRESS) holds the pod's
  * address and port. Ports come from [nat_port_min, nat_port_max] of hypha_config, outside the
- * kernel's ephemeral range by default so they never collide with the node's own sockets. The
- * ICMP echo id is translated like a port. Masquerade is IPv4 only (IPv6 pod addresses are
- * expected to be routable). Entries expire like conntrack entries and the agent garbage-collects them.
+ * kernel's ephemeral range by default so they never collide with the node's own sockets (whose
+ * replies would otherwise be taken for a translation's). The reply of a translation is one, also
+ * on the port of a service frontend (a HostPort in the range, a NodePort range that overlaps
+ * it): the load balancer asks snat_is_reply() first, as the kernel's conntrack finds a reply
+ * before NAT rules are consulted. The ICMP echo id is translated like a port. Masquerade is
+ * IPv4 only (IPv6 pod addresses are expected to be routable). Entries expire like conntrack
+ * entries and the agent garbage-collects them.
+ *
+ * A closed TCP translation gives its port to a new connection's SYN at once, as the kernel's
+ * conntrack lets a SYN reopen a TIME_WAIT or CLOSE tuple: when it ended with a RST, or with
+ * FINs both ways where the original source closed first (so the TIME_WAIT is on the source's
+ * side, not at the destination that would see the new SYN). The reply-side entry keeps how the
+ * connection closed (NAT_F_*).
  */
 #ifndef HYPHA_NAT_H
 #define HYPHA_NAT_H
@@ -25,11 +35,19 @@
 #endif
 #define NAT_PORT_TRIES 16
 
+/* How a translated TCP connection closed, in its reply-side entry. */
+enum nat_flag {
+	NAT_F_FIN_OUT = 0x1,   /* a FIN from the original source */
+	NAT_F_FIN_IN = 0x2,    /* a FIN from the other side */
+	NAT_F_OUT_FIRST = 0x4, /* the original source sent the first FIN */
+	NAT_F_RST = 0x8,
+};
+
 struct nat_entry {
 	__u32 to_addr[4]; /* network order */
 	__u16 to_port;    /* network order */
-	__u16 pad;
-	__u32 pad2;
+	__u16 flags;      /* NAT_F_*, reply-side entries */
+	__u32 pad;
 	__u64 expires; /* CLOCK_BOOTTIME ns */
 };
 
@@ -53,32 +71,81 @@ __always_inline_hypha void nat_refresh(struct nat_entry *e, const struct hypha_t
 		e->expires = expires;
 }
 
-/* Claims the reply side `rkey` for a new translation: free, or held by a translation that has
- * expired (the agent's garbage collection may not have come by yet), whose outbound half then
- * goes too so it can never be found again. Returns 0 when claimed. */
-__always_inline_hypha int nat_claim(const struct ct_key *rkey, const struct nat_entry *reverse,
-				    __u64 now)
+/* Keeps a TCP packet's FIN or RST in the reply-side entry `e`; `out`: from the original source.
+ * A SYN from the original source opens a new connection on the tuple: the record starts over. */
+__always_inline_hypha void nat_track_close(struct nat_entry *e, const struct hypha_tuple *t,
+					   int out)
 {
-	if (bpf_map_update_elem(&hypha_snat, rkey, reverse, BPF_NOEXIST) == 0)
+	if (t->proto != IPPROTO_TCP)
+		return;
+	__u16 flags = e->flags;
+	if (out && (t->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN)
+		flags = 0;
+	if (t->tcp_flags & TCP_F_RST)
+		flags |= NAT_F_RST;
+	if ((t->tcp_flags & TCP_F_FIN) && out && !(flags & NAT_F_FIN_OUT))
+		flags |= NAT_F_FIN_OUT | (flags & NAT_F_FIN_IN ? 0 : NAT_F_OUT_FIRST);
+	if ((t->tcp_flags & TCP_F_FIN) && !out)
+		flags |= NAT_F_FIN_IN;
+	if (flags != e->flags)
+		e->flags = flags;
+}
+
+/* Whether a new connection may take the tuple of the translation whose reply-side entry is `e`
+ * at once (see the contract above). */
+__always_inline_hypha int nat_reusable(const struct nat_entry *e)
+{
+	return (e->flags & NAT_F_RST) ||
+	       (e->flags & (NAT_F_FIN_OUT | NAT_F_FIN_IN | NAT_F_OUT_FIRST)) ==
+		       (NAT_F_FIN_OUT | NAT_F_FIN_IN | NAT_F_OUT_FIRST);
+}
+
+__always_inline_hypha int tcp_syn(const struct hypha_tuple *t)
+{
+	return t->proto == IPPROTO_TCP && (t->tcp_flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN;
+}
+
+/* The reply-side key of a translation: from the flow's destination to what `t`'s source
+ * became. */
+__always_inline_hypha void nat_reply_key(struct ct_key *rkey, const struct hypha_tuple *t,
+					 const __u32 to_addr[4], __u16 to_port)
+{
+	__builtin_memset(rkey, 0, sizeof(*rkey));
+	__builtin_memcpy(rkey->saddr, t->daddr, 16);
+	__builtin_memcpy(rkey->daddr, to_addr, 16);
+	rkey->sport = t->dport;
+	rkey->dport = to_port;
+	rkey->proto = t->proto;
+	rkey->family = t->family;
+	rkey->dir = CT_INGRESS;
+	if (t->proto == IPPROTO_ICMP)
+		rkey->sport = to_port; /* echo id in both */
+}
+
+/* Claims the reply side of a new translation of `t` to node:port (network order) for it:
+ * free, held by a translation that has expired (the agent's garbage collection may not have
+ * come by yet), or, for a TCP SYN (`syn`), held by a closed one that may be reused at once. The
+ * old translation's outbound half then goes too so it can never be found again. `key` is
+ * scratch (the stack is tight where this is inlined). Returns 0 when claimed. */
+__always_inline_hypha int nat_claim(struct ct_key *key, const struct hypha_tuple *t,
+				    const __u32 node[4], __u16 port,
+				    const struct nat_entry *reverse, __u64 now, int syn)
+{
+	nat_reply_key(key, t, node, port);
+	if (bpf_map_update_elem(&hypha_snat, key, reverse, BPF_NOEXIST) == 0)
 		return 0;
-	struct nat_entry *held = bpf_map_lookup_elem(&hypha_snat, rkey);
-	if (!held || held->expires >= now)
+	struct nat_entry *held = bpf_map_lookup_elem(&hypha_snat, key);
+	if (!held || (held->expires >= now && !(syn && nat_reusable(held))))
 		return -1;
-	/* the outbound half of the old translation: its original source, to what rkey's source
-	 * is (the destination) */
-	struct ct_key old = {
-		.sport = held->to_port,
-		.dport = rkey->sport,
-		.proto = rkey->proto,
-		.family = rkey->family,
-		.dir = CT_EGRESS,
-	};
-	__builtin_memcpy(old.saddr, held->to_addr, 16);
-	__builtin_memcpy(old.daddr, rkey->saddr, 16);
-	if (rkey->proto == IPPROTO_ICMP)
-		old.dport = old.sport; /* echo id in both */
-	bpf_map_delete_elem(&hypha_snat, &old);
-	return bpf_map_update_elem(&hypha_snat, rkey, reverse, BPF_ANY) == 0 ? 0 : -1;
+	/* the outbound half of the old translation: its original source, to t's destination */
+	__builtin_memcpy(key->saddr, held->to_addr, 16);
+	__builtin_memcpy(key->daddr, t->daddr, 16);
+	key->sport = held->to_port;
+	key->dport = t->proto == IPPROTO_ICMP ? held->to_port : t->dport; /* echo id in both */
+	key->dir = CT_EGRESS;
+	bpf_map_delete_elem(&hypha_snat, key);
+	nat_reply_key(key, t, node, port);
+	return bpf_map_update_elem(&hypha_snat, key, reverse, BPF_ANY) == 0 ? 0 : -1;
 }
 
 /* Offsets of the source/destination port (or ICMP echo id) of the packet. */
@@ -125,6 +192,12 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	if (e) {
 		nat_refresh(e, t, now);
 		*out = *e;
+		if (t->proto == IPPROTO_TCP && (t->tcp_flags & (TCP_F_SYN | TCP_F_FIN | TCP_F_RST))) {
+			nat_reply_key(&key, t, out->to_addr, out->to_port); /* key is done with */
+			struct nat_entry *back = bpf_map_lookup_elem(&hypha_snat, &key);
+			if (back)
+				nat_track_close(back, t, 1);
+		}
 		return 0;
 	}
 
@@ -139,24 +212,16 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	__u16 orig = bpf_ntohs(t->sport);
 	struct nat_entry reverse = { .to_port = t->sport, .expires = now + CT_LIFETIME_SYN * NS_PER_SEC };
 	__builtin_memcpy(reverse.to_addr, t->saddr, 16);
-	struct ct_key rkey = {
-		.sport = t->dport,
-		.proto = t->proto,
-		.family = t->family,
-		.dir = CT_INGRESS,
-	};
-	__builtin_memcpy(rkey.saddr, t->daddr, 16);
-	__builtin_memcpy(rkey.daddr, node, 16);
+	nat_track_close(&reverse, t, 1);
+	int syn = tcp_syn(t);
 
+	/* one key at a time (the stack is tight where this is inlined) */
 	__u16 port = 0;
 	for (int i = 0; i < NAT_PORT_TRIES; i++) {
 		__u16 candidate = (i == 0 && orig >= min && orig <= max)
 					  ? orig
 					  : (__u16)(min + bpf_get_prandom_u32() % span);
-		rkey.dport = bpf_htons(candidate);
-		if (t->proto == IPPROTO_ICMP)
-			rkey.sport = rkey.dport; /* echo id in both */
-		if (nat_claim(&rkey, &reverse, now) == 0) {
+		if (nat_claim(&key, t, node, bpf_htons(candidate), &reverse, now, syn) == 0) {
 			port = candidate;
 			break;
 		}
@@ -164,13 +229,16 @@ __always_inline_hypha int snat_lookup_or_create(const struct hypha_tuple *t,
 	if (!port)
 		return -DROP_NAT_NO_PORT;
 
-	struct nat_entry forward = { .to_port = bpf_htons(port), .expires = reverse.expires };
-	__builtin_memcpy(forward.to_addr, node, 16);
-	if (bpf_map_update_elem(&hypha_snat, &key, &forward, BPF_ANY)) {
-		bpf_map_delete_elem(&hypha_snat, &rkey);
+	__builtin_memset(out, 0, sizeof(*out));
+	__builtin_memcpy(out->to_addr, node, 16);
+	out->to_port = bpf_htons(port);
+	out->expires = reverse.expires;
+	ct_key_from(&key, t, CT_EGRESS, 0);
+	if (bpf_map_update_elem(&hypha_snat, &key, out, BPF_ANY)) {
+		nat_reply_key(&key, t, node, out->to_port);
+		bpf_map_delete_elem(&hypha_snat, &key);
 		return -DROP_MAP_FULL;
 	}
-	*out = forward;
 	return 0;
 }
 
@@ -213,6 +281,7 @@ __always_inline_hypha int rev_snat(struct __sk_buff *skb, const struct hypha_pac
 	if (!e)
 		return 0;
 	nat_refresh(e, t, hypha_now());
+	nat_track_close(e, t, 0);
 	__u32 to_addr[4] = { e->to_addr[0], e->to_addr[1], e->to_addr[2], e->to_addr[3] };
 	__u16 to_port = e->to_port;
 	int ret = rewrite_addr(skb, t->family, 1, t->proto, pkt->l4_off, t->daddr, to_addr);
@@ -233,7 +302,8 @@ __always_inline_hypha int rev_snat(struct __sk_buff *skb, const struct hypha_pac
 }
 
 /* Whether a packet addressed to the node may be the reply of a flow SNATed to it: TCP, UDP or
- * an ICMP echo, to the node address of its family. */
+ * an ICMP echo, to the node address of its family. (Any port: a translation made before the
+ * range changed keeps its port until it ends.) */
 __always_inline_hypha int snat_reply_candidate(const struct hypha_tuple *t,
 					       const struct node_config *cfg)
 {
@@ -244,6 +314,18 @@ __always_inline_hypha int snat_reply_candidate(const struct hypha_tuple *t,
 	node_address(cfg, t->family, node);
 	return t->daddr[0] == node[0] && t->daddr[1] == node[1] && t->daddr[2] == node[2] &&
 	       t->daddr[3] == node[3] && (node[0] | node[1] | node[2] | node[3]);
+}
+
+/* Whether a packet addressed to the node's frontend is the reply of a translated flow. Only
+ * ports in the NAT range are looked up, so a NodePort outside it costs nothing per packet. */
+__always_inline_hypha int snat_is_reply(const struct hypha_tuple *t, const struct node_config *cfg)
+{
+	__u16 port = bpf_ntohs(t->dport);
+	if (port < cfg->nat_port_min || port > cfg->nat_port_max || !snat_reply_candidate(t, cfg))
+		return 0;
+	struct ct_key key;
+	ct_key_from(&key, t, CT_INGRESS, 0);
+	return bpf_map_lookup_elem(&hypha_snat, &key) != NULL;
 }
 
 #endif /* HYPHA_NAT_H */

@@ -337,3 +337,28 @@ CHECK(masquerade_fin_shortens)
 	test_assert(e && e->expires == MOCK_NOW + CT_LIFETIME_CLOSE * NS_PER_SEC);
 	return TEST_PASS;
 }
+
+/* --- nat.h: a translation made before the port range changed (its port now outside it) still
+ * gets its replies until it ends. --- */
+PKTGEN(reply_outside_range_translated)
+{
+	return build_tcp(ctx, WORLD_IP, NODE_IP, 80, 62000);
+}
+
+SETUP(reply_outside_range_translated)
+{
+	pod_and_cluster();
+	nat_put(WORLD_IP, NODE_IP, 80, 62000, IPPROTO_TCP, CT_INGRESS, POD_IP, 40000,
+		MOCK_NOW + 60 * NS_PER_SEC);
+	return test_tail_call(ctx, 0);
+}
+
+CHECK(reply_outside_range_translated)
+{
+	__u32 verdict = 0;
+	test_assert(test_verdict(ctx, &verdict) == 0);
+	test_assert(verdict == TC_ACT_REDIRECT);
+	test_assert(pkt_u32(ctx, OFF_DADDR) == bpf_htonl(POD_IP));
+	test_assert(pkt_u16(ctx, OFF_DPORT) == bpf_htons(40000));
+	return TEST_PASS;
+}

@@ -127,35 +127,6 @@ CHECK(affinity_keeps_client)
 	return TEST_PASS;
 }
 
-/* Shared by the remote-backend checks: DNAT to BE_REMOTE and SNAT to the node, both NAT halves,
- * and the reverse entry keyed by the ORIGINAL client. Returns the NAT port, 0 on a failure. */
-static __always_inline __u16 remote_snat_ok(struct __sk_buff *ctx)
-{
-	__u16 port = bpf_ntohs(pkt_u16(ctx, OFF_SPORT));
-	if (port < NAT_MIN || port > NAT_MAX || pkt_u32(ctx, OFF_SADDR) != bpf_htonl(NODE_IP) ||
-	    pkt_u32(ctx, OFF_DADDR) != bpf_htonl(REMOTE_POD) ||
-	    pkt_u16(ctx, OFF_DPORT) != bpf_htons(POD_PORT) || !test_ipv4_csum_ok(ctx) ||
-	    !test_l4_csum_ok(ctx))
-		return 0;
-	struct nat_entry *out = snat_get(addr4(CLIENT), addr4(REMOTE_POD), CLIENT_PORT, POD_PORT,
-					 IPPROTO_TCP, 4, CT_EGRESS);
-	if (!out || out->to_addr[0] != bpf_htonl(NODE_IP) || out->to_port != bpf_htons(port))
-		return 0;
-	struct nat_entry *back = snat_get(addr4(REMOTE_POD), addr4(NODE_IP), POD_PORT, port,
-					  IPPROTO_TCP, 4, CT_INGRESS);
-	if (!back || back->to_addr[0] != bpf_htonl(CLIENT) ||
-	    back->to_port != bpf_htons(CLIENT_PORT))
-		return 0;
-	struct lb_rev_entry *rev =
-		rev_get(addr4(REMOTE_POD), addr4(CLIENT), POD_PORT, CLIENT_PORT, IPPROTO_TCP, 4);
-	if (!rev || rev->addr[0] != bpf_htonl(NODE_IP) || rev->port != bpf_htons(NODEPORT))
-		return 0;
-	struct lb_ct_entry *flow = flow_get4(CLIENT, NODE_IP, CLIENT_PORT, NODEPORT, IPPROTO_TCP);
-	if (!flow || flow->backend != BE_REMOTE)
-		return 0;
-	return port;
-}
-
 /* --- NodePort, remote backend, native routing: SNAT to the node, out by the FIB's answer. --- */
 PKTGEN(remote_backend_snat_native)
 {

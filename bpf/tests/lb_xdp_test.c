@@ -102,3 +102,32 @@ CHECK(regression_xdp_remote_tunnel_left_to_tc)
 			      4, CT_EGRESS));
 	return TEST_PASS;
 }
+
+/* --- nat.h: a frontend on a NAT port (a HostPort in the range): XDP leaves the reply of the
+ * translation that has the port to the tc stage, untouched, rather than balance it. --- */
+#define FE_ON_NAT_PORT 13
+
+PKTGEN(xdp_reply_on_frontend_port_left_to_tc)
+{
+	return build_tcp4(ctx, REMOTE_POD, NODE_IP, POD_PORT, NAT_PORT, TCP_F_SYN | TCP_F_ACK);
+}
+
+SEC("xdp")
+int setup__xdp_reply_on_frontend_port_left_to_tc(struct xdp_md *ctx)
+{
+	nodeport(0, 0, IPPROTO_TCP, 0, 1, BE_REMOTE);
+	lb_frontend_add(addr4(NODE_IP), 4, NAT_PORT, IPPROTO_TCP, FE_ON_NAT_PORT, 1,
+			LB_FE_EXTERNAL);
+	lb_slot_add(FE_ON_NAT_PORT, 1, BE_LOCAL);
+	remote_flow_state();
+	return lb_xdp(ctx);
+}
+
+CHECK(xdp_reply_on_frontend_port_left_to_tc)
+{
+	test_assert(verdict_of(ctx) == XDP_PASS);
+	test_assert(pkt_u32(ctx, OFF_DADDR) == bpf_htonl(NODE_IP));
+	test_assert(pkt_u16(ctx, OFF_DPORT) == bpf_htons(NAT_PORT));
+	test_assert(!flow_get4(REMOTE_POD, NODE_IP, POD_PORT, NAT_PORT, IPPROTO_TCP));
+	return TEST_PASS;
+}

@@ -169,8 +169,16 @@ export const configSchema = z.strictObject({
     tunnelPort: z.int().min(1).max(65535).default(8472),
     tunnelDevice: ifname.default("hypha_vxlan"),
     masquerade: z.boolean().default(true),
-    natPortMin: z.int().min(1024).max(65535).default(61000),
-    natPortMax: z.int().min(1024).max(65535).default(65535),
+    /**
+     * The node ports SNAT gives translated flows (masquerade, the load balancer's SNAT to remote
+     * backends), per destination address and port. Keep it clear of the kernel's ephemeral range
+     * (net.ipv4.ip_local_port_range, 32768-60999 by default): the node's own connections take
+     * ports from there, and a translation on the same port to the same destination would take
+     * their replies. The default stays below the NodePort range (30000-32767) too: a frontend
+     * on a NAT port works, but each of its packets costs a NAT lookup first (bpf/lib/nat.h).
+     */
+    natPortMin: z.int().min(1024).max(65535).default(1024),
+    natPortMax: z.int().min(1024).max(65535).default(29999),
     /** Seconds between conntrack/NAT garbage-collection rounds. */
     conntrackGC: z.int().min(1).max(3600).default(30),
     /** Pod MTU; 0 = the uplink's MTU, minus 50 bytes in tunnel mode. */

@@ -43,11 +43,13 @@ Deno.test("collectExpired() deletes expired conntrack entries and NAT pairs, kee
       snat.update(key(pod, remote, sport, 80, 0), {
         to_addr: [node, 0, 0, 0],
         to_port: natPort,
+        flags: 0,
         expires: fwd,
       });
       snat.update(key(remote, node, 80, natPort, 1), {
         to_addr: [pod, 0, 0, 0],
         to_port: sport,
+        flags: 0,
         expires: rev,
       });
     };

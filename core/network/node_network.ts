@@ -23,6 +23,7 @@ import type { ClusterMaps } from "../datapath/cluster_maps.ts";
 import type { PodDatapath } from "../datapath/pod_datapath.ts";
 import { deviceAddresses } from "./addresses.ts";
 import { desiredIpcache } from "./ipcache.ts";
+import { natPortsClash } from "./nat_ports.ts";
 import { datapathMonitor } from "../flows/monitor.ts";
 
 /** CONFIG_F_* in bpf/lib/config.h */
@@ -94,6 +95,12 @@ export class NodeNetwork {
         (networking.routing === "tunnel" ? VXLAN_OVERHEAD : 0);
     const net = new NodeNetwork(o, addresses, base);
     await ensureSysctl("net.ipv4.ip_forward", "1");
+    const clash = natPortsClash(
+      await Deno.readTextFile("/proc/sys/net/ipv4/ip_local_port_range").catch(() => ""),
+      networking.natPortMin,
+      networking.natPortMax,
+    );
+    if (clash) o.log.warn(clash);
     if (networking.ipv6.pool) await ensureSysctl("net.ipv6.conf.all.forwarding", "1");
     let tunnelIfindex = 0;
     if (networking.routing === "tunnel") {

@@ -39,6 +39,8 @@ export interface FrontendRows {
   ranges: Array<[LbSourceRangeKey, number]>;
   /** The Maglev table (backend ids), when the frontend balances by Maglev. */
   maglev: Uint32Array | null;
+  /** Wanted a Maglev table but none was free: balanced at random until one is. */
+  maglevDenied: boolean;
   problems: LbProblem[];
 }
 
@@ -59,9 +61,17 @@ export interface RowContext {
   addr(ip: string): number[];
   maglevM: number;
   seed: string;
-  /** Whether another Maglev table fits (the outer map's capacity). */
-  maglevRoom(): boolean;
+  /** Whether frontend `id` may have a Maglev table (the outer map's capacity); asked once. */
+  maglevRoom(id: number): boolean;
   maglevCapacity: number;
+}
+
+/** Whether the frontend balances through a Maglev table of `m` entries (else at random). */
+export function wantsMaglev(fe: Frontend, m: number): boolean {
+  if (fe.algorithm !== "maglev") return false;
+  let active = 0;
+  for (const b of fe.backends) if (b.active) active++;
+  return active > 0 && active < m;
 }
 
 export function frontendRows(fe: Frontend, ctx: RowContext, fp = fingerprint(fe)): FrontendRows {
@@ -88,15 +98,17 @@ export function frontendRows(fe: Frontend, ctx: RowContext, fp = fingerprint(fe)
     }
   }
   let maglev: Uint32Array | null = null;
+  let maglevDenied = false;
   if (fe.algorithm === "maglev" && active.length) {
     const problem = (message: string) =>
       problems.push({ object: `Service ${fe.service}`, path: fe.key, message });
-    if (!ctx.maglevRoom()) {
-      problem(`Maglev tables are full (${ctx.maglevCapacity}): balanced at random`);
-    } else if (active.length >= ctx.maglevM) {
+    if (active.length >= ctx.maglevM) {
       problem(
         `${active.length} backends do not fit a Maglev table of ${ctx.maglevM}: balanced at random`,
       );
+    } else if (!ctx.maglevRoom(id)) {
+      maglevDenied = true;
+      problem(`Maglev tables are full (${ctx.maglevCapacity}): balanced at random`);
     } else {
       const table = maglevTable(activeNames, ctx.maglevM, ctx.seed);
       maglev = new Uint32Array(table.length);
@@ -134,6 +146,7 @@ export function frontendRows(fe: Frontend, ctx: RowContext, fp = fingerprint(fe)
       }, 1];
     }),
     maglev,
+    maglevDenied,
     problems,
   };
 }

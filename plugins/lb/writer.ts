@@ -32,6 +32,7 @@ import {
   IPPROTO,
   netPort,
   type RowContext,
+  wantsMaglev,
 } from "./rows.ts";
 
 export { netPort } from "./rows.ts";
@@ -159,7 +160,8 @@ export class LbWriter {
         for (const [i, v] of inner.lookupBatch()) ids[i] = v;
         this.#maglev.set(frontend, ids.join(","));
       } catch {
-        // unreadable: it is rewritten on the first apply
+        // unreadable: known (so counted and dropped when unused), rewritten on the first apply
+        this.#maglev.set(frontend, "");
       }
     }
   }
@@ -180,15 +182,26 @@ export class LbWriter {
     const problems: LbProblem[] = [];
     const next = new Map<string, FrontendRows>();
     const changed: Array<{ prev: FrontendRows | undefined; rows: FrontendRows }> = [];
-    let maglevTables = 0;
+    // Maglev tables: a frontend that has one and still wants one keeps it; the rest of the outer
+    // map goes to the others in order. So a frontend that fell back to random takes a table in
+    // the first apply after one frees up, and never one that a holder still needs.
+    const maglevCapacity = this.#maps.maglev.info.maxEntries;
+    const holders = new Set<number>();
+    for (const fe of frontends) {
+      if (!wantsMaglev(fe, this.#opts.maglevM)) continue;
+      const id = this.frontendIds.get(fe.key);
+      if (id !== undefined && this.#maglev.has(id)) holders.add(id);
+    }
+    let granted = 0;
+    const maglevFree = () => holders.size + granted < maglevCapacity;
     const ctx: RowContext = {
       frontendIds: this.frontendIds,
       backendIds: this.backendIds,
       addr: (ip) => this.#addr.get(ip),
       maglevM: this.#opts.maglevM,
       seed: this.#opts.seed,
-      maglevRoom: () => maglevTables < this.#maps.maglev.info.maxEntries,
-      maglevCapacity: this.#maps.maglev.info.maxEntries,
+      maglevRoom: (id) => holders.has(id) || (maglevFree() && ++granted > 0),
+      maglevCapacity,
     };
     // capacities as the kernel has them (MAPS has the compiled defaults)
     const maxFe = this.#maps.frontends.info.maxEntries;
@@ -200,7 +213,8 @@ export class LbWriter {
     for (const fe of frontends) {
       const fp = fingerprint(fe);
       const prev = this.#rows.get(fe.key);
-      const rows = prev && prev.fingerprint === fp ? prev : frontendRows(fe, ctx, fp);
+      const reuse = prev && prev.fingerprint === fp && !(prev.maglevDenied && maglevFree());
+      const rows = reuse ? prev : frontendRows(fe, ctx, fp);
       const active = rows.slots.length;
       let newBackends = 0;
       for (const k of rows.backendKeys) if (!backendsSeen.has(k)) newBackends++;
@@ -214,6 +228,7 @@ export class LbWriter {
         ? `the backend map is full (${maxBackends} entries)`
         : undefined;
       if (over) {
+        if (rows.maglev && !holders.has(rows.id)) granted--; // not served: the table stays free
         problems.push({
           object: `Service ${fe.service}`,
           path: fe.key,
@@ -224,7 +239,6 @@ export class LbWriter {
       next.set(fe.key, rows);
       slots += active;
       for (const k of rows.backendKeys) backendsSeen.add(k);
-      if (rows.maglev) maglevTables++;
       problems.push(...rows.problems);
       if (rows !== prev || this.#kernel) changed.push({ prev, rows });
     }
@@ -289,7 +303,8 @@ export class LbWriter {
       all.flatMap((r) => r.ranges),
       seen.ranges,
     );
-    const maglev = this.#writeMaglev(all.filter((r) => r.maglev));
+    const later: FrontendRows[] = [];
+    const maglev = this.#writeMaglev(all.filter((r) => r.maglev), later);
     const config = this.#writeConfig();
     // switch
     const frontends = kernel.frontends.size > 0
@@ -301,6 +316,7 @@ export class LbWriter {
     const backendsGone = kernel.backends.prune(seen.backends);
     const wanted = new Set(all.filter((r) => r.maglev).map((r) => r.id));
     maglev.removed += this.#dropMaglev([...this.#maglev.keys()].filter((id) => !wanted.has(id)));
+    this.#writeMaglev(later, null, maglev);
     const errors = [frontends, slots, slotsGone, backends, backendsGone, ranges, rangesGone]
       .flatMap((r) => r.errors);
     if (errors.length) throw new Error(`Writing the load balancer's maps: ${errors[0]!.message}`);
@@ -368,7 +384,8 @@ export class LbWriter {
     if (backendWrites.length) m.backends.updateBatch(backendWrites);
     if (slotWrites.length) m.slots.updateBatch(slotWrites);
     if (rangeWrites.length) m.sourceRanges.updateBatch(rangeWrites);
-    const maglev = this.#writeMaglev(changed.map((c) => c.rows).filter((x) => x.maglev));
+    const later: FrontendRows[] = [];
+    const maglev = this.#writeMaglev(changed.map((c) => c.rows).filter((x) => x.maglev), later);
     const config = this.#writeConfig();
     // switch: the frontends
     const feWrites: Array<[LbFrontendKey, LbFrontend]> = [];
@@ -406,16 +423,31 @@ export class LbWriter {
     r.sourceRanges.removed = staleRanges.length;
     r.backends.removed = orphans.length;
     maglev.removed += this.#dropMaglev(staleMaglev);
+    this.#writeMaglev(later, null, maglev);
     return { ...r, maglev, config };
   }
 
-  #writeMaglev(rows: FrontendRows[]): WriteReport["maglev"] {
-    const out = { written: 0, removed: 0, unchanged: 0 };
+  /**
+   * Writes the rows' Maglev tables. A new table the outer map holds only once stale ones are
+   * dropped goes to `later` (when given), to be written after the drop: its frontend balances at
+   * random (the datapath's fallback while its table is missing) for that moment.
+   */
+  #writeMaglev(
+    rows: FrontendRows[],
+    later: FrontendRows[] | null,
+    out: WriteReport["maglev"] = { written: 0, removed: 0, unchanged: 0 },
+  ): WriteReport["maglev"] {
+    let free = this.#maps.maglev.info.maxEntries - this.#maglev.size;
     for (const r of rows) {
       const table = r.maglev!;
       const text = table.join(",");
-      if (this.#maglev.get(r.id) === text) {
+      const had = this.#maglev.get(r.id);
+      if (had === text) {
         out.unchanged++;
+        continue;
+      }
+      if (later && had === undefined && free-- <= 0) {
+        later.push(r);
         continue;
       }
       // A new inner table replaces the old one atomically in the outer map.

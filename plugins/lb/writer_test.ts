@@ -168,6 +168,59 @@ Deno.test("LbWriter.apply() falls back to random when no Maglev table is left", 
   assert.deepEqual(flags.sort(), [0, LB_FE.MAGLEV]);
 });
 
+Deno.test("LbWriter.apply() gives a Maglev table to a fallen-back frontend once one frees", async (t) => {
+  const mg = (n: number, algorithm: "maglev" | "random" = "maglev") =>
+    frontend(n, [backend(`10.244.${n}.1`)], { algorithm });
+  const maglevOf = (maps: LbMaps) =>
+    maps.frontends.lookupBatch().map(([, v]) => [v.id, v.flags & LB_FE.MAGLEV] as const)
+      .filter(([, f]) => f).map(([id]) => id);
+  const tables = (maps: LbMaps) => maps.maglev.lookupBatch().map(([id]) => id);
+  const setup = () => {
+    const { maps } = fakeMaps({ frontends: 10, slots: 10, backends: 10 });
+    const w = new LbWriter(maps, opts);
+    const first = w.apply([mg(1), mg(2)]);
+    assert.equal(first.problems.length, 1, "s2 falls back: one table for two frontends");
+    return { maps, w, id2: w.frontendIds.get(mg(2).key)! };
+  };
+
+  await t.step("the holder goes: the other takes its table in the same apply", () => {
+    const { maps, w, id2 } = setup();
+    const r = w.apply([mg(2)]);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(maglevOf(maps), [id2]);
+    assert.deepEqual(tables(maps), [id2]);
+    assert.equal(r.maglev.written, 1);
+    assert.equal(r.maglev.removed, 1);
+  });
+
+  await t.step("the holder turns to random: the other takes its table", () => {
+    const { maps, w, id2 } = setup();
+    const r = w.apply([mg(1, "random"), mg(2)]);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(maglevOf(maps), [id2]);
+    assert.deepEqual(tables(maps), [id2]);
+  });
+
+  await t.step("an unchanged apply keeps the fallback and writes nothing", () => {
+    const { maps, w } = setup();
+    const r = w.apply([mg(1), mg(2)]);
+    assert.equal(r.changed, 0);
+    assert.deepEqual(r.problems.map((p) => p.path), [mg(2).key]);
+    assert.equal(tables(maps).length, 1);
+  });
+
+  await t.step("a holder keeps its table against a newcomer that sorts first", () => {
+    const { maps } = fakeMaps({ frontends: 10, slots: 10, backends: 10 });
+    const w = new LbWriter(maps, opts);
+    w.apply([mg(2)]);
+    const id2 = w.frontendIds.get(mg(2).key)!;
+    const r = w.apply([mg(1), mg(2)]);
+    assert.deepEqual(r.problems.map((p) => p.path), [mg(1).key]);
+    assert.deepEqual(maglevOf(maps), [id2]);
+    assert.deepEqual(tables(maps), [id2]);
+  });
+});
+
 Deno.test("a new LbWriter over unchanged maps adopts their ids and writes nothing", () => {
   const { maps, log } = fakeMaps({ frontends: 10, slots: 10, backends: 10 });
   const fes = [

@@ -279,11 +279,13 @@ export const policyEntry: Codec<PolicyEntry> = struct<PolicyEntry>(24, {
 export interface NatEntry {
   to_addr: number[];
   to_port: number;
+  flags: number;
   expires: bigint;
 }
 export const natEntry: Codec<NatEntry> = struct<NatEntry>(32, {
   to_addr: [0, array(u32, 4)],
   to_port: [16, u16],
+  flags: [18, u16],
   expires: [24, u64],
 });
 
