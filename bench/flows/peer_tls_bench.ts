@@ -25,7 +25,7 @@ const NODE = join(import.meta.dirname!, "peer_node.ts");
 export async function benchFlowPeerTls(): Promise<Report> {
   await using lab = await Lab.create({ nodes: 2 });
   // a shared, busy machine can take longer than the lab's default 30 s to start an agent
-  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start({ timeoutMs: 120_000 })));
+  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start()));
   const n2 = lab.node("n2");
   const flows = await storedFlows(lab);
   const file = join(lab.dir, "flows.json");

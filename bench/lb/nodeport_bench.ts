@@ -36,7 +36,6 @@ const env = (name: string, fallback: string) => Deno.env.get(name) ?? fallback;
 const SECONDS = Number(env("BENCH_SECONDS", "3"));
 const ROUNDS = Number(env("BENCH_ROUNDS", "3"));
 const SUSTAINED_S = Number(env("BENCH_NODEPORT_SUSTAINED_S", "12"));
-const AGENT_READY_MS = 120_000;
 const PORT = 7100;
 const NODE_PORTS = { same: 30001, other: 30002 } as const;
 const push = <K>(m: Map<K, number[]>, k: K, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
@@ -88,7 +87,7 @@ async function hyphaLab(xdp: "off" | "generic", servers: RrServer[]) {
   try {
     // a machine busy with other labs starts agents slowly: wait longer than tests do
     await Promise.all(
-      ["n1", "n2"].map((n) => lab.node(n).agent.start({ timeoutMs: AGENT_READY_MS })),
+      ["n1", "n2"].map((n) => lab.node(n).agent.start()),
     );
     const same = await lab.addPod("n1", "bench/same");
     const other = await lab.addPod("n2", "bench/other");

@@ -16,7 +16,6 @@ import { waitFor } from "../lab/wait.ts";
 const PORT = 7000;
 const KILL_ROUNDS = 6;
 /** An agent start is slow on a loaded machine (BPF verification): a deadline, not a delay. */
-const START = { timeoutMs: 120_000 };
 
 const CIDR_POLICY = `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -127,7 +126,7 @@ async function killDuringWrite(n: LabNode, stateDir: string, nth: number): Promi
 
 Deno.test("durable state: kill -9 inside state writes and damaged state files cost no pod its network", async (t) => {
   await using lab = await Lab.create({ nodes: 2 });
-  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start(START)));
+  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start()));
   const n1 = lab.node("n1");
   const stateDir = join(n1.dir, "state", "n1");
   const runtime = new Runtime(lab, "n1");
@@ -200,7 +199,7 @@ Deno.test("durable state: kill -9 inside state writes and damaged state files co
           }
         })();
         const at = await killDuringWrite(n1, stateDir, round % 3 + 1);
-        await n1.agent.start(START);
+        await n1.agent.start();
         stop = true;
         await churn;
         const when = `round ${round} (killed at ${at.slice(stateDir.length + 1)})`;
@@ -226,7 +225,7 @@ Deno.test("durable state: kill -9 inside state writes and damaged state files co
           await n1.agent.stop("SIGKILL"); // a power cut: no graceful stop
           await Deno.writeTextFile(file, i % 2 ? before.slice(0, before.length >> 1) : "");
           await Deno.writeTextFile(`${file}.0badc0de.tmp`, before.slice(0, 7));
-          await n1.agent.start(START); // throws when the agent refuses to start
+          await n1.agent.start(); // throws when the agent refuses to start
           const when = `${name} ${i % 2 ? "torn" : "emptied"}`;
           if (name === "agent.json") {
             // Rewritten by every start before anyone reads it.
@@ -262,7 +261,7 @@ Deno.test("durable state: kill -9 inside state writes and damaged state files co
 
 Deno.test("durable state (etcd): a damaged instance id or lease file neither refuses a start nor cuts a pod off", async () => {
   await using lab = await Lab.create({ nodes: 2, etcd: 1 });
-  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start(START)));
+  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start()));
   const n1 = lab.node("n1");
   const stateDir = join(n1.dir, "state", "n1");
   const pod = await lab.addPod("n1", "x/a");
@@ -275,7 +274,7 @@ Deno.test("durable state (etcd): a damaged instance id or lease file neither ref
     // would look like a second agent under the same node name.
     await Deno.writeTextFile(file, "");
     await Deno.writeTextFile(`${file}.0badc0de.tmp`, "junk");
-    await n1.agent.start(START);
+    await n1.agent.start();
     const report = (await damaged(n1)).find((d) => d.path === file);
     assert.ok(report, `${name}: not reported in hypha status`);
     if (name === "instance") assert.match(report.recovery, /restored from the pinned copy/);

@@ -25,8 +25,7 @@ Deno.test("flow peers: mutual TLS, revocation, bounded answers, linear filters",
     nodeConfig: { observability: { peer: { maxFlows: MAX_FLOWS }, monitor: { interval: 1 } } },
   });
   // a deadline, not a delay: an agent on a busy 2-core machine can take over the default 30 s
-  const START = { timeoutMs: 120_000 };
-  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start(START)));
+  await Promise.all([...lab.nodes.values()].map((n) => n.agent.start()));
   const n1 = lab.node("n1");
   const n2 = lab.node("n2");
   const stats = async (node: string) => {
@@ -189,7 +188,7 @@ Deno.test("flow peers: mutual TLS, revocation, bounded answers, linear filters",
     cfg.observability = { ...cfg.observability, peer };
     await Deno.writeTextFile(n2.configFile, YAML.stringify(cfg));
     await n2.agent.stop();
-    await n2.agent.start(START);
+    await n2.agent.start();
   };
 
   await t.step("without TLS an agent serves no flows on its address, and runs", async () => {
