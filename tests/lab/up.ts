@@ -45,7 +45,13 @@ export async function up(nodes: number, opts: Omit<LabOptions, "nodes"> = {}): P
   );
   const lab = await Lab.create({ nodes, ...opts });
   console.log(`lab ${lab.id} created; starting an agent in every node`);
-  await lab.startAgents({ detached: true });
+  try {
+    await lab.startAgents({ detached: true });
+  } catch (err) {
+    // A lab whose agents did not come up is of no use to anyone: take it down, say why.
+    await lab.destroy().catch((e) => console.error(`lab ${lab.id} cleanup: ${e}`));
+    throw err;
+  }
   for (const n of lab.nodes.values()) {
     console.log(`  agent on ${n.name} ready (pid ${n.agent.pid})`);
   }
