@@ -9,7 +9,7 @@ import { EtcdStore } from "./etcd_store.ts";
 import { sha256 } from "./etcd_identities.ts";
 import { labelsKey } from "../identity/labels.ts";
 
-async function stores(endpoints: string[], n: number) {
+async function stores(endpoints: string[], n: number, state = () => createState()) {
   const out: EtcdStore[] = [];
   for (let i = 1; i <= n; i++) {
     out.push(
@@ -20,7 +20,7 @@ async function stores(endpoints: string[], n: number) {
         timeoutMs: 3000,
         node: `n${i}`,
         cluster: "test",
-        state: createState(),
+        state: state(),
         stateDir: await Deno.makeTempDir({ prefix: "hypha-store-" }),
         log: createLogger(`n${i}`, "error", () => {}),
       }),
@@ -126,3 +126,40 @@ Deno.test("EtcdStore records written around hypha neither take a pod CIDR nor be
     }
   });
 });
+
+Deno.test("EtcdStore.policyRevision moves with policy changes only", async () => {
+  await withEtcd(1, async (cluster, connect) => {
+    const state = createState();
+    const [a] = await stores(cluster.endpoints, 1, () => state);
+    const raw = connect();
+    try {
+      await a!.register(
+        { name: "n1", cluster: "test", addresses: ["192.0.2.1"], instance: "i1" },
+        [{ family: 4, pool: "10.244.0.0/16", maskSize: 24 }],
+      );
+      await a!.start();
+      await a!.synced;
+      const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
+      const revision = await a!.putPolicy("NetworkPolicy/x/p", policy);
+      await waitUntil(() => a!.policyRevision === revision);
+      // Keys that are no policy (a pod here) reach the tables but leave the policy revision at
+      // the last policy change: the enforcer is never asked to catch up with them.
+      const pod = await raw.put("/hypha/test/pods/x/a", JSON.stringify({ labels: { app: "a" } }));
+      await waitUntil(() => state.pods.get("x/a") !== undefined);
+      assert.equal(a!.policyRevision, revision);
+      const deleted = await a!.deletePolicy("NetworkPolicy/x/p");
+      assert.ok(deleted !== undefined && deleted > Number(pod.revision));
+      await waitUntil(() => a!.policyRevision === deleted);
+    } finally {
+      await a!.stop();
+    }
+  });
+});
+
+async function waitUntil(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

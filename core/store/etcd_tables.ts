@@ -36,9 +36,13 @@ export function mirrorCluster(o: ClusterMirrorOptions): Watch[] {
       o.onPolicyRevision(Number(revision));
       o.onSynced();
     },
-    onEvents: (events, revision) => {
+    onEvents: (events) => {
       records.apply(events);
-      o.onPolicyRevision(Number(revision));
+      // The policy revision is the last change to a policy (what the enforcer's computed
+      // revision is compared with): other keys, e.g. this node's own endpoints, must not move it
+      // past what the enforcer will ever be asked to compute.
+      const policies = events.filter((e) => e.key.startsWith(o.keys.policies));
+      if (policies.length) o.onPolicyRevision(Number(policies.at(-1)!.modRevision));
     },
   })];
 }
