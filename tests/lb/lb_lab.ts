@@ -93,6 +93,10 @@ export async function addresses(lab: Lab, key: string, node = "n1") {
  * Who answers `n` connections to host:port from `ns`: backend name -> count, and failures by
  * kind under "!<kind>".
  */
+/** The last failed answers' messages (rr's own words: "timeout: connected, but no response..."
+ * or "timeout: Connection timed out"), for failureEvidence(). */
+const recentFailures: string[] = [];
+
 export async function answers(
   ns: string,
   host: string,
@@ -108,10 +112,33 @@ export async function answers(
     } catch (err) {
       const m = /: (\w+): /.exec(String(err));
       key = `!${m?.[1] ?? "error"}`;
+      recentFailures.push(`${new Date().toISOString()} ${String(err)}`);
+      recentFailures.splice(0, recentFailures.length - 20);
     }
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;
+}
+
+/**
+ * What the nodes saw around a failed answer (`!timeout` and the like), for the assertion that
+ * follows: each node's flows of the last seconds (drops included) and its drop counters. A
+ * failure then carries the datapath's side of the story instead of only a count.
+ */
+export async function failureEvidence(
+  lab: Lab,
+  result: Record<string, number>,
+  since = "20s",
+): Promise<string> {
+  if (!Object.keys(result).some((k) => k.startsWith("!"))) return "";
+  const parts: string[] = [`answers: ${JSON.stringify(result)}`, ...recentFailures];
+  for (const n of lab.nodes.keys()) {
+    for (const args of [["observe", "--since", since, "--last", "200"], ["counters"]]) {
+      const r = await lab.hypha(n, args, { allowFail: true });
+      parts.push(`--- ${n}: hypha ${args.join(" ")}\n${r.stdout}${r.stderr}`);
+    }
+  }
+  return parts.join("\n");
 }
 
 export const BACKEND_PORT = 8080;

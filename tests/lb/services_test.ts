@@ -13,6 +13,7 @@ import {
   answers,
   applyServices,
   deleteServices,
+  failureEvidence,
   serviceOn,
   waitFor,
   waitServed,
@@ -286,8 +287,10 @@ print(peer[0], peer[1], data.decode(), t.getpeername()[0], t.getpeername()[1])
 
     await t.step("a service without selector takes its backends from EndpointSlices", async () => {
       const m = await addresses(lab, "x/manual");
-      assert.deepEqual(only(await answers(c1.ns, m.clusterIP!, 80, 12)).sort(), both);
-      assert.deepEqual(only(await answers(ext.ns, n2.ip, m.nodePort!, 12)).sort(), both);
+      const fromPod = await answers(c1.ns, m.clusterIP!, 80, 12);
+      assert.deepEqual(only(fromPod).sort(), both, await failureEvidence(lab, fromPod));
+      const fromOutside = await answers(ext.ns, n2.ip, m.nodePort!, 12);
+      assert.deepEqual(only(fromOutside).sort(), both, await failureEvidence(lab, fromOutside));
     });
 
     await t.step("headless services have no virtual address", async () => {
