@@ -2,7 +2,7 @@
 // sets end with one number per set and no number for two sets; unused identities are
 // garbage-collected, referenced ones stay.
 import assert from "node:assert/strict";
-import { withEtcd } from "../etcd/_testing.ts";
+import { waitFor, withEtcd } from "../etcd/_testing.ts";
 import { createLogger } from "../log.ts";
 import { createState } from "../state/mod.ts";
 import { EtcdStore } from "./etcd_store.ts";
@@ -141,25 +141,17 @@ Deno.test("EtcdStore.policyRevision moves with policy changes only", async () =>
       await a!.synced;
       const policy = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
       const revision = await a!.putPolicy("NetworkPolicy/x/p", policy);
-      await waitUntil(() => a!.policyRevision === revision);
+      await waitFor("the policy's revision", () => a!.policyRevision === revision);
       // Keys that are no policy (a pod here) reach the tables but leave the policy revision at
       // the last policy change: the enforcer is never asked to catch up with them.
       const pod = await raw.put("/hypha/test/pods/x/a", JSON.stringify({ labels: { app: "a" } }));
-      await waitUntil(() => state.pods.get("x/a") !== undefined);
+      await waitFor("the pod record", () => state.pods.get("x/a") !== undefined);
       assert.equal(a!.policyRevision, revision);
       const deleted = await a!.deletePolicy("NetworkPolicy/x/p");
       assert.ok(deleted !== undefined && deleted > Number(pod.revision));
-      await waitUntil(() => a!.policyRevision === deleted);
+      await waitFor("the deletion's revision", () => a!.policyRevision === deleted);
     } finally {
       await a!.stop();
     }
   });
 });
-
-async function waitUntil(done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

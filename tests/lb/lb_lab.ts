@@ -89,14 +89,14 @@ export async function addresses(lab: Lab, key: string, node = "n1") {
   };
 }
 
-/**
- * Who answers `n` connections to host:port from `ns`: backend name -> count, and failures by
- * kind under "!<kind>".
- */
 /** The last failed answers' messages (rr's own words: "timeout: connected, but no response..."
  * or "timeout: Connection timed out"), for failureEvidence(). */
 const recentFailures: string[] = [];
 
+/**
+ * Who answers `n` connections to host:port from `ns`: backend name -> count, and failures by
+ * kind under "!<kind>".
+ */
 export async function answers(
   ns: string,
   host: string,
